@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all build demo test test-unit test-sanitize deps clean
+.PHONY: all build demo test test-unit test-sanitize deps deps-build clean
 
 all: build
 
@@ -12,10 +12,13 @@ build:
 	@cmake --build $(BUILD) -j $(JOBS)
 
 deps:
-	@bash scripts/deps.sh
+	@bash scripts/deps.sh test
+
+deps-build:
+	@bash scripts/deps.sh build
 
 # The main job.
-demo: deps build
+demo: deps-build build
 	./$(BUILD)/multimax demo
 
 # The whole suite: C unit tests, CLI tests, and the PyTorch / entmax peer comparisons.

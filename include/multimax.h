@@ -26,10 +26,16 @@
  * - Argument order: outputs first, then inputs, then sizes.
  * - -INFINITY in an input means "masked": the entry gets probability 0 and gradient 0.
  *   A row that is entirely -inf gives an all-zero output and an all-zero gradient.
- * - NaN or +inf in an input, cols < 1, rows < 0, ld < cols, a NULL required pointer or a
- *   parameter outside its domain: the call returns a non-zero mmx_status, writes nothing,
- *   and leaves a message (function, argument, what was expected) for mmx_last_error().
- *   rows == 0 is a valid empty batch.
+ * - cols < 1, rows < 0, ld < cols, a NULL required pointer or a parameter outside its
+ *   domain: the call returns a non-zero mmx_status, writes nothing, and leaves a message
+ *   (function, argument, what was expected) for mmx_last_error(). rows == 0 is a valid
+ *   empty batch.
+ * - NaN or +inf in an input row: MMX_ERR_VALUE, with a message naming the first such row and
+ *   column. No NaN is ever written. The float64 entry points, the losses and the metrics check
+ *   every value before writing anything. The float32 normalizer entry points check each row
+ *   as they stream over it (a separate checking pass would cost a third of their memory
+ *   traffic): every row without a bad value gets its correct result; rows with one are left
+ *   untouched.
  * - In-place use is allowed: y may alias x in a forward call; dx may alias dy in a
  *   backward call (same pointer and same leading dimension).
  * - Input gradients (dx, dz) are overwritten. Parameter gradients (mmx_param_grads) are
@@ -37,8 +43,11 @@
  *   layers' calls or micro-batches by calling repeatedly.
  * - Scalar parameters and their gradients are double in every entry point: they are a
  *   handful of numbers, and double lets users check gradients by finite differences.
- * - float32 entry points compute with double accumulators; float64 entry points compute
- *   in double throughout.
+ * - float32 entry points run SIMD kernels (AVX-512, AVX2+FMA or portable, see mmx_isa())
+ *   over rows in threads, with sums accumulated in double per block of 64 vectors; rows they
+ *   cannot do exactly in float32 (a score so large that sigma overflows) fall back to the
+ *   double-precision reference. float64 entry points run the reference in double
+ *   throughout. Results do not depend on the number of threads.
  *
  * Thread safety: every function is reentrant; mmx_last_error() is per thread.
  */
@@ -251,6 +260,14 @@ mmx_status mmx_metrics_f64(double *m, double *s, double *m_mean, double *s_mean,
 /* Space-separated CPU features this library detected and may use, e.g.
  * "sse4.2 avx avx2 fma avx512f avx512bw avx512dq avx512vl". Never NULL. */
 const char *mmx_cpu_features(void);
+
+/* The float32 kernels in use: "avx512", "avx2" or "portable". Chosen once, at first use, as
+ * the widest this CPU and OS support (CPUID + XGETBV). The environment variable
+ * MMX_ISA=avx512|avx2|portable forces one; MMX_ISA_VERBOSE=1 prints the choice to stderr. */
+const char *mmx_isa(void);
+/* Switches the float32 kernels (for benchmarks and tests); MMX_ERR_PARAM if the name is
+ * unknown or this CPU lacks it. Not to be called while other threads run library calls. */
+mmx_status mmx_set_isa(const char *name);
 
 /* How the library was built, e.g. "compiler=GCC 12.2.0 build=Release openmp=yes". */
 const char *mmx_build_info(void);

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs what the build, the demo and the test suite need, if missing. Idempotent and quick
-# when everything is present. Debian 12: build tools, zlib, OpenBLAS, PyTorch 1.13 (Debian's
-# python3-torch, seen only by /usr/bin/python3) and the entmax package from PyPI (--no-deps so
-# pip does not pull a second torch).
+# Installs what the build (`deps.sh build`) or the build plus the test suite (`deps.sh test`,
+# the default) need, if missing. Idempotent and quick when everything is present. Debian 12:
+# build tools; for the tests PyTorch 1.13 (Debian's python3-torch, seen only by
+# /usr/bin/python3) and the entmax package from PyPI (--no-deps so pip does not pull a second
+# torch).
 set -euo pipefail
 
-APT_PKGS=(build-essential cmake pkg-config zlib1g-dev libopenblas-openmp-dev
-          python3 python3-numpy python3-torch python3-pytest)
+mode=${1:-test}
+APT_PKGS=(build-essential cmake)
+if [ "$mode" = test ]; then
+  APT_PKGS+=(python3 python3-numpy python3-torch python3-pytest)
+fi
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -22,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! /usr/bin/python3 -c "import entmax" 2>/dev/null; then
+if [ "$mode" = test ] && ! /usr/bin/python3 -c "import entmax" 2>/dev/null; then
   echo "deps: installing the entmax package (PyPI) for /usr/bin/python3"
   $SUDO /usr/bin/python3 -m pip install -q --no-deps --break-system-packages entmax
 fi

@@ -86,7 +86,7 @@ static mmx_status check_loss(const char *fn, const mmx_norm *nm, mmx_view dz, mm
     if (rows > 0 && !labels) return mmx_fail(MMX_ERR_NULL, fn, "argument 'labels' is NULL");
     if ((dz.p && (st = mmx_check_buffer(fn, "dz", dz.p, dz.ld, rows, cols))) ||
         (st = mmx_check_buffer(fn, "z", z.p, z.ld, rows, cols)) ||
-        (st = mmx_check_values(fn, "z", z, rows, cols, MMX_VALUES_SCORES)))
+        (st = mmx_check_values(fn, "z", z, 0, rows, cols, MMX_VALUES_SCORES)))
         return st;
     return rows ? check_labels(fn, z, labels, rows, cols) : MMX_OK;
 }
@@ -108,7 +108,7 @@ static mmx_status loss_any(const char *fn, const mmx_norm *nm, mmx_view loss, mm
     double *buf = malloc(4 * (size_t)cols * sizeof *buf);
     if (!buf) return mmx_fail(MMX_ERR_NOMEM, fn, "cannot allocate %lld bytes of scratch", (long long)(4 * cols * 8));
     double *zr = buf, *q = buf + cols, *g = buf + 2 * cols, *tmp = buf + 3 * cols;
-    if ((st = mmx_check_sigma(fn, nm, z, rows, cols, zr))) {
+    if ((st = mmx_check_sigma(fn, nm, z, 0, rows, cols, zr))) {
         free(buf);
         return st;
     }

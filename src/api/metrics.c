@@ -48,8 +48,8 @@ static mmx_status metrics(const char *fn, double *m, double *s, double *m_mean, 
     if ((st = mmx_check_shape(fn, rows, cols)) ||
         (st = mmx_check_buffer(fn, "phi", phi.p, phi.ld, rows, cols)) ||
         (st = mmx_check_buffer(fn, "x", x.p, x.ld, rows, cols)) ||
-        (st = mmx_check_values(fn, "phi", phi, rows, cols, MMX_VALUES_FINITE)) ||
-        (st = mmx_check_values(fn, "x", x, rows, cols, MMX_VALUES_SCORES)))
+        (st = mmx_check_values(fn, "phi", phi, 0, rows, cols, MMX_VALUES_FINITE)) ||
+        (st = mmx_check_values(fn, "x", x, 0, rows, cols, MMX_VALUES_SCORES)))
         return st;
     if (isnan(eps)) return mmx_fail(MMX_ERR_PARAM, fn, "argument 'eps' is NaN");
     double *buf = rows ? malloc(2 * (size_t)cols * sizeof *buf) : NULL;

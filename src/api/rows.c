@@ -56,9 +56,9 @@ static int bad_value(double x, mmx_values policy) {
     return policy == MMX_VALUES_FINITE && x == -INFINITY;
 }
 
-mmx_status mmx_check_values(const char *fn, const char *name, mmx_cview v, int64_t rows,
-                            int64_t cols, mmx_values policy) {
-    for (int64_t r = 0; r < rows; r++)
+mmx_status mmx_check_values(const char *fn, const char *name, mmx_cview v, int64_t r0,
+                            int64_t r1, int64_t cols, mmx_values policy) {
+    for (int64_t r = r0; r < r1; r++)
         for (int64_t i = 0; i < cols; i++) {
             double x = v.f32 ? (double)((const float *)v.p)[r * v.ld + i]
                              : ((const double *)v.p)[r * v.ld + i];
@@ -85,10 +85,10 @@ int mmx_row_has_mass(const double *y, int64_t n) {
 
 /* MultiMax: sigma of a finite score must stay finite (a huge score raised to a high order
  * could overflow). Checked up front so no row is half written. */
-mmx_status mmx_check_sigma(const char *fn, const mmx_norm *nm, mmx_cview x, int64_t rows,
-                              int64_t cols, double *row) {
+mmx_status mmx_check_sigma(const char *fn, const mmx_norm *nm, mmx_cview x, int64_t r0,
+                           int64_t r1, int64_t cols, double *row) {
     if (nm->kind != MMX_NORM_MULTIMAX) return MMX_OK;
-    for (int64_t r = 0; r < rows; r++) {
+    for (int64_t r = r0; r < r1; r++) {
         mmx_load_row(row, x, r, cols);
         for (int64_t i = 0; i < cols; i++) {
             if (row[i] == -INFINITY) continue;

@@ -42,17 +42,17 @@ typedef enum {
     MMX_VALUES_SCORES, /* finite or -inf (masked); no NaN, no +inf */
     MMX_VALUES_FINITE  /* finite only */
 } mmx_values;
-/* Scans the whole buffer; names the first offending row and column. */
-mmx_status mmx_check_values(const char *fn, const char *name, mmx_cview v, int64_t rows,
-                            int64_t cols, mmx_values policy);
+/* Scans rows [r0, r1); names the first offending row and column. */
+mmx_status mmx_check_values(const char *fn, const char *name, mmx_cview v, int64_t r0,
+                            int64_t r1, int64_t cols, mmx_values policy);
 
 /* 1 if the loaded row has at least one finite entry / one positive entry. */
 int mmx_row_has_finite(const double *x, int64_t n);
 int mmx_row_has_mass(const double *y, int64_t n);
 
-/* MULTIMAX only (a no-op for other kinds): sigma of every finite score must be finite.
- * row: cols doubles of scratch. */
-mmx_status mmx_check_sigma(const char *fn, const mmx_norm *nm, mmx_cview x, int64_t rows,
-                           int64_t cols, double *row);
+/* MULTIMAX only (a no-op for other kinds): sigma of every finite score in rows [r0, r1) must
+ * be finite. row: cols doubles of scratch. */
+mmx_status mmx_check_sigma(const char *fn, const mmx_norm *nm, mmx_cview x, int64_t r0,
+                           int64_t r1, int64_t cols, double *row);
 
 #endif

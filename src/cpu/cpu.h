@@ -1,0 +1,12 @@
+/* CPU features (CPUID + XGETBV: the CPU has them AND the OS saves their registers). */
+#ifndef MMX_CPU_H
+#define MMX_CPU_H
+
+typedef struct {
+    int sse42, avx, avx2, fma, avx512f, avx512dq, avx512bw, avx512vl;
+} mmx_cpu_flags;
+
+/* Detected once, cached. */
+const mmx_cpu_flags *mmx_cpu(void);
+
+#endif

@@ -1,0 +1,17 @@
+/* The kernels instantiated for portable (4 floats per vector); CMake gives this file its ISA flags. */
+#define MMX_VW 4
+#include "kernels/vec.h"
+#include "kernels/kernels.h"
+
+#include "kernels/softmax_family.inc"
+#include "kernels/softmax_family_bwd.inc"
+
+const mmx_kernels mmx_kernels_portable = {
+    .isa = "portable",
+    .softmax_fwd = k_softmax_fwd,
+    .softmax_bwd = k_softmax_bwd,
+    .multimax_fwd = k_multimax_fwd,
+    .multimax_bwd = k_multimax_bwd,
+    .evsoftmax_fwd = k_evsoftmax_fwd,
+    .exp = k_exp,
+};

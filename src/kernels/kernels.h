@@ -1,0 +1,79 @@
+/*
+ * The optimised float32 kernels: one table per ISA, filled by src/kernels/isa_*.c from the
+ * same kernel sources, chosen once at run time by src/cpu/dispatch.c.
+ *
+ * Contract of every row-block kernel (k_* below):
+ * - It processes rows [0, rows) of buffers with row strides ld*, in order, one row at a time,
+ *   and returns the index of the first row it did NOT process (rows if it did them all).
+ * - It stops, leaving that row's outputs untouched, on a row it cannot do exactly in float32:
+ *   a NaN or +inf in an input (dy included), or an overflow of an intermediate (a huge score
+ *   under MultiMax's sigma, a non-finite row mean). The driver then runs the double-precision
+ *   reference on that row (which either computes it or reports the error) and resumes.
+ * - A fully masked row (every score -inf) gets an all-zero output / gradient.
+ * - Kernels never allocate, never print, and use no threads: the driver (src/api) owns threads.
+ * - Parameter gradients are ADDED (in double) to the arrays passed in.
+ */
+#ifndef MMX_KERNELS_H
+#define MMX_KERNELS_H
+
+#include <stdint.h>
+
+#include "multimax.h"
+
+/* MultiMax modulator in float for the kernels (copied from an mmx_norm by the driver). */
+typedef struct {
+    int order;
+    float ranges[2 * MMX_MULTIMAX_MAX_ORDER];
+    float ts[2 * MMX_MULTIMAX_MAX_ORDER];
+} mmx_kmod;
+
+typedef struct {
+    const char *isa; /* "avx512", "avx2", "portable" */
+
+    /* y = softmax(x * inv_t) */
+    int64_t (*softmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                           int64_t n, float inv_t);
+    /* dx = y (dy - <y, dy>) inv_t */
+    int64_t (*softmax_bwd)(float *dx, int64_t lddx, const float *dy, int64_t lddy,
+                           const float *y, int64_t ldy, int64_t rows, int64_t n, float inv_t);
+    /* y = softmax(sigma(x)) */
+    int64_t (*multimax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                            int64_t n, const mmx_kmod *mod);
+    /* dx and the modulator gradients, recomputing p from x (one input stream fewer than
+     * reading y). dranges, dts: 2*order doubles each, accumulated. */
+    int64_t (*multimax_bwd)(float *dx, int64_t lddx, double *dranges, double *dts,
+                            const float *dy, int64_t lddy, const float *x, int64_t ldx,
+                            int64_t rows, int64_t n, const mmx_kmod *mod);
+    /* EvSoftMax forward; its backward is softmax_bwd with inv_t = 1. */
+    int64_t (*evsoftmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                             int64_t n, float w_low);
+
+    /* Sparse family (alpha = 2 SparseMax, 1.5 EntMax-1.5, else bisection-free alpha-EntMax).
+     * NULL until an ISA provides it: the driver then uses the reference. */
+    int64_t (*sparsemax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                             int64_t n);
+    int64_t (*entmax15_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                            int64_t n);
+    int64_t (*entmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                          int64_t n, float alpha);
+    /* dx = s dy - s <s, dy> / sum s, s = y^(2-alpha) on the support; dalpha (may be NULL) +=. */
+    int64_t (*entmax_bwd)(float *dx, int64_t lddx, double *dalpha, const float *dy,
+                          int64_t lddy, const float *y, int64_t ldy, int64_t rows, int64_t n,
+                          float alpha);
+
+    /* y = exp(x) elementwise with the kernels' exp (for its accuracy test). */
+    void (*exp)(float *y, const float *x, int64_t n);
+} mmx_kernels;
+
+/* The tables, one per ISA (each defined in its own file, compiled with its own flags). */
+extern const mmx_kernels mmx_kernels_portable;
+extern const mmx_kernels mmx_kernels_avx2;
+extern const mmx_kernels mmx_kernels_avx512;
+
+/* The table in use (chosen once from CPUID + XGETBV; MMX_ISA=avx512|avx2|portable forces
+ * one, MMX_ISA_VERBOSE=1 prints the choice to stderr). src/cpu/dispatch.c. */
+const mmx_kernels *mmx_kernels_active(void);
+/* The table of a named ISA if this CPU supports it, else NULL. */
+const mmx_kernels *mmx_kernels_by_name(const char *isa);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * A tiny portable SIMD layer over GCC/Clang vector extensions. A kernel source is written
+ * once against it and compiled once per ISA (src/kernels/isa_*.c), with MMX_VW floats per
+ * vector: 16 (AVX-512), 8 (AVX2+FMA) or 4 (baseline SSE2). Only the ISA files include it.
+ */
+#ifndef MMX_VEC_H
+#define MMX_VEC_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef MMX_VW
+#error "define MMX_VW (floats per vector) before including vec.h"
+#endif
+
+typedef float vf __attribute__((vector_size(MMX_VW * 4)));
+typedef int32_t vi __attribute__((vector_size(MMX_VW * 4)));
+
+static inline vf vload(const float *p) {
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
+static inline vf vset(float x) { return (vf){0} + x; }
+/* Lane-wise m ? a : b, m from a comparison (all ones or all zeros per lane). */
+static inline vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
+static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+static inline vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
+static inline int vany(vi m) {
+    int32_t r = 0;
+    for (int i = 0; i < MMX_VW; i++) r |= m[i];
+    return r != 0;
+}
+
+/* The first k < MMX_VW floats of p in a vector, the other lanes set to fill. */
+static inline vf vload_part(const float *p, int64_t k, float fill) {
+    vf v = vset(fill);
+    for (int64_t i = 0; i < k; i++) v[i] = p[i];
+    return v;
+}
+static inline void vstore_part(float *p, vf v, int64_t k) {
+    for (int64_t i = 0; i < k; i++) p[i] = v[i];
+}
+
+static inline float vhmax(vf v) {
+    float m = v[0];
+    for (int i = 1; i < MMX_VW; i++) m = v[i] > m ? v[i] : m;
+    return m;
+}
+/* Horizontal sum in double (the lanes are partial sums of a block). */
+static inline double vhsum(vf v) {
+    double s = 0.0;
+    for (int i = 0; i < MMX_VW; i++) s += (double)v[i];
+    return s;
+}
+
+/* Lanes that are NaN or +inf (the values the library rejects). */
+static inline vi vbad(vf v) { return (v != v) | (v == vset(INFINITY)); }
+
+/*
+ * exp(x) in float32. Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial
+ * for e^r (Cephes coefficients), scaled by 2^n through the exponent bits. Error: at most
+ * 2 ulp on [-87.33, 88.72] (measured exhaustively by dev/exp_ulp.c, asserted on samples by
+ * tests/test_kernels.c). x < -87.33 (including -inf) gives exactly 0 (no denormals);
+ * x > 88.72 gives +inf; NaN is not handled (callers never pass it).
+ */
+static inline vf vexp(vf x) {
+    const vf magic = vset(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    vi under = x < vset(-87.33654f), over = x > vset(88.72283f);
+    vf xc = vmin(vmax(x, vset(-87.33654f)), vset(88.72283f));
+    vf n = (xc * 1.44269504088896341f + magic) - magic;
+    vf r = xc - n * 0.693359375f; /* ln2 split in two for an exact product */
+    r = r - n * -2.12194440e-4f;
+    vf p = vset(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+    vf y = p * (vf)e;
+    y = vsel(under, vset(0.0f), y);
+    return vsel(over, vset(INFINITY), y);
+}
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * The float32 SIMD kernels (every ISA this CPU supports) against the float64 entry points,
+ * which run the double-precision reference: awkward sizes, hostile rows, row strides with
+ * guards, forward and backward, MultiMax parameter gradients, thread-count invariance,
+ * in-place calls, the per-row error policy, and the error bound of the kernels' exp.
+ */
+#include <float.h>
+
+#include "harness.h"
+
+/* Internal: the kernels' exp, to measure its error (src/kernels/kernels.h). */
+#include "kernels/kernels.h"
+
+static const int64_t k_cols[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 63, 65, 127, 129, 1000, 4097};
+#define N_COLS ((int)(sizeof k_cols / sizeof k_cols[0]))
+#define ROWS 9 /* ROW_KINDS hostile kinds plus random rows */
+
+static const double k_ranges[6] = {-1.0, 1.5, -0.5, 2.0, -2.0, 2.5};
+static const double k_ts[6] = {0.3, -0.2, 0.05, -0.03, 0.01, 0.004};
+
+typedef struct {
+    const char *name;
+    mmx_norm norm;
+} t_case;
+
+static int make_cases(t_case *c) {
+    int n = 0;
+    c[n++] = (t_case){"softmax", mmx_norm_softmax(1.0)};
+    c[n++] = (t_case){"softmax t=0.7", mmx_norm_softmax(0.7)};
+    c[n++] = (t_case){"multimax o1", mmx_norm_multimax(1, k_ranges, k_ts)};
+    c[n++] = (t_case){"multimax o2", mmx_norm_multimax(2, k_ranges, k_ts)};
+    c[n++] = (t_case){"multimax o3", mmx_norm_multimax(3, k_ranges, k_ts)};
+    c[n++] = (t_case){"evsoftmax train", mmx_norm_evsoftmax(0)};
+    c[n++] = (t_case){"evsoftmax eval", mmx_norm_evsoftmax(1)};
+    c[n++] = (t_case){"sparsemax", mmx_norm_sparsemax()};
+    c[n++] = (t_case){"entmax15", mmx_norm_entmax15()};
+    c[n++] = (t_case){"entmax a=1.3", mmx_norm_entmax(1.3)};
+    c[n++] = (t_case){"entmax a=2.5", mmx_norm_entmax(2.5)};
+    return n;
+}
+
+/* Rows of every hostile kind then random ones, rounded to float so both paths see the same. */
+static void fill(double *x, int64_t rows, int64_t cols, t_rng *r) {
+    for (int64_t i = 0; i < rows; i++) {
+        t_fill_row(x + i * cols, cols, i < ROW_KINDS ? (int)i : ROW_RANDOM, r);
+        for (int64_t j = 0; j < cols; j++) x[i * cols + j] = (float)x[i * cols + j];
+    }
+}
+
+static double maxabs(const double *a, int64_t n) {
+    double m = 0.0;
+    for (int64_t i = 0; i < n; i++) m = fabs(a[i]) > m ? fabs(a[i]) : m;
+    return m;
+}
+
+/* sigma'(x) and the weight each entry's upstream gradient gets in float: the backward computes
+ * w (dy - dot) with w = y sigma'(x) (softmax family) or y^(2-alpha) (entmax family), so its
+ * float error is about eps w (|dy| + |dot|) however small the exact result is. */
+static double entry_weight(const t_case *c, double y, double x) {
+    switch (c->norm.kind) {
+    case MMX_NORM_SOFTMAX: return y / c->norm.temperature;
+    case MMX_NORM_MULTIMAX:
+        return x == -INFINITY ? 0.0 : y * fabs(ref_dsigma(c->norm.order, c->norm.ranges, c->norm.ts, x));
+    case MMX_NORM_EVSOFTMAX: return y;
+    case MMX_NORM_SPARSEMAX: return y > 0 ? 1.0 : 0.0;
+    case MMX_NORM_ENTMAX15: return sqrt(y);
+    default: return y > 0 ? pow(y, 2.0 - c->norm.alpha) : 0.0;
+    }
+}
+
+/* dx against the reference rounded to float (a true gradient beyond float range is inf in
+ * both), entry by entry with the float cancellation bound above. */
+static void check_bwd(const t_case *c, const double *got, const double *dx64, const double *y64,
+                      const double *x, const double *dy, int64_t rows, int64_t cols) {
+    int64_t worst = -1;
+    double worst_ex = 0.0;
+    for (int64_t r = 0; r < rows; r++) {
+        double dmax = maxabs(dy + r * cols, cols);
+        for (int64_t j = 0; j < cols; j++) {
+            int64_t i = r * cols + j;
+            double want = (float)dx64[i];
+            double tol = 1e-4 * fabs(want) + 32 * FLT_EPSILON * entry_weight(c, y64[i], x[i]) * (fabs(dy[i]) + dmax) + 1e-30;
+            double ex = got[i] == want ? 0.0 : fabs(got[i] - want) / tol;
+            if (!(ex <= 1.0) && (worst < 0 || !(ex <= worst_ex))) worst = i, worst_ex = ex;
+        }
+    }
+    CHECKF(worst < 0, "worst at row %lld col %lld: %.9g vs %.9g (%.3g x tol)",
+           (long long)(worst / cols), (long long)(worst % cols), worst < 0 ? 0 : got[worst],
+           worst < 0 ? 0 : dx64[worst], worst_ex);
+}
+
+/* Sum over entries of |g| |dsigma/dtheta| for each MultiMax scalar, |g| <= y (|dy| + max|dy|):
+ * the size of the terms the parameter gradients add up. */
+static void grad_magnitudes(double *mag, const t_case *c, const double *y64, const double *x,
+                            const double *dy, int64_t rows, int64_t cols) {
+    if (c->norm.kind != MMX_NORM_MULTIMAX) return;
+    for (int64_t r = 0; r < rows; r++) {
+        double dmax = maxabs(dy + r * cols, cols);
+        for (int64_t j = 0; j < cols; j++) {
+            int64_t i = r * cols + j;
+            if (x[i] == -INFINITY) continue;
+            double g = y64[i] * (fabs(dy[i]) + dmax);
+            for (int k = 1; k <= c->norm.order; k++) {
+                double u = fmax(c->norm.ranges[2 * k - 2] - x[i], 0), v = fmax(x[i] - c->norm.ranges[2 * k - 1], 0);
+                mag[2 * k - 2] += g * (pow(u, k) + k * fabs(c->norm.ts[2 * k - 2]) * (u > 0 ? pow(u, k - 1) : 0));
+                mag[2 * k - 1] += g * (pow(v, k) + k * fabs(c->norm.ts[2 * k - 1]) * (v > 0 ? pow(v, k - 1) : 0));
+            }
+        }
+    }
+}
+
+/* Forward and backward of one case at one size, f32 (kernels) vs f64 (reference). */
+static void check_case(const t_case *c, int64_t cols, t_rng *rng) {
+    const int64_t rows = ROWS, ld = cols + 3;
+    double *x = malloc(sizeof(double) * rows * cols), *dy = malloc(sizeof(double) * rows * cols);
+    double *y64 = malloc(sizeof(double) * rows * cols), *dx64 = malloc(sizeof(double) * rows * cols);
+    double *got = malloc(sizeof(double) * rows * cols);
+    fill(x, rows, cols, rng);
+    for (int64_t i = 0; i < rows * cols; i++) dy[i] = (float)t_normal(rng);
+    T_CTX("%s [%s] cols=%lld fwd", c->name, mmx_isa(), (long long)cols);
+    CHECK_STATUS(mmx_forward_f64(&c->norm, y64, cols, x, cols, rows, cols), MMX_OK);
+    t_buf32 X = t_alloc32(rows, cols, ld, NAN), Y = t_alloc32(rows, cols, ld, T_CANARY);
+    t_put32(&X, x, cols);
+    CHECK_STATUS(mmx_forward_f32(&c->norm, Y.p, ld, X.p, ld, rows, cols), MMX_OK);
+    CHECK_GUARD32(Y);
+    t_f32_to_f64(got, Y.p, ld, rows, cols);
+    CHECK_MAT(got, cols, y64, cols, rows, cols, 3e-5, 1e-9);
+
+    T_CTX("%s [%s] cols=%lld bwd", c->name, mmx_isa(), (long long)cols);
+    double dr64[6] = {0}, dt64[6] = {0}, da64 = 0, dr[6] = {0}, dt[6] = {0}, da = 0;
+    mmx_param_grads pg64 = {dr64, dt64, &da64}, pg = {dr, dt, &da};
+    CHECK_STATUS(mmx_backward_f64(&c->norm, dx64, cols, &pg64, dy, cols, y64, cols, x, cols, rows, cols), MMX_OK);
+    t_buf32 DY = t_alloc32(rows, cols, ld, NAN), DX = t_alloc32(rows, cols, ld, T_CANARY);
+    t_put32(&DY, dy, cols);
+    CHECK_STATUS(mmx_backward_f32(&c->norm, DX.p, ld, &pg, DY.p, ld, Y.p, ld, X.p, ld, rows, cols), MMX_OK);
+    CHECK_GUARD32(DX);
+    t_f32_to_f64(got, DX.p, ld, rows, cols);
+    check_bwd(c, got, dx64, y64, x, dy, rows, cols);
+    double mag[6] = {0};
+    grad_magnitudes(mag, c, y64, x, dy, rows, cols);
+    for (int i = 0; i < 6; i++) { /* sums of float terms: ~eps times the sum of |terms| */
+        CHECK_REL(dr[i], dr64[i], 1e-4, 64 * FLT_EPSILON * mag[i] + 1e-12);
+        CHECK_REL(dt[i], dt64[i], 1e-4, 64 * FLT_EPSILON * mag[i] + 1e-12);
+    }
+    CHECK_REL(da, da64, 1e-3, 1e-4);
+    free(X.p), free(Y.p), free(DY.p), free(DX.p);
+    free(x), free(dy), free(y64), free(dx64), free(got);
+}
+
+/* Same bits with 1 and 2 threads, forward, backward and scalar gradients. */
+static void check_threads(const t_case *c, t_rng *rng) {
+    const int64_t rows = 300, cols = 257;
+    float *x = malloc(sizeof(float) * rows * cols), *dy = malloc(sizeof(float) * rows * cols);
+    float *y[2], *dx[2];
+    double dr[2][6] = {{0}}, dt[2][6] = {{0}}, da[2] = {0};
+    for (int64_t i = 0; i < rows * cols; i++) x[i] = (float)(3 * t_normal(rng)), dy[i] = (float)t_normal(rng);
+    for (int t = 0; t < 2; t++) {
+        y[t] = malloc(sizeof(float) * rows * cols), dx[t] = malloc(sizeof(float) * rows * cols);
+        mmx_set_num_threads(t + 1);
+        mmx_param_grads pg = {dr[t], dt[t], &da[t]};
+        mmx_forward_f32(&c->norm, y[t], cols, x, cols, rows, cols);
+        mmx_backward_f32(&c->norm, dx[t], cols, &pg, dy, cols, y[t], cols, x, cols, rows, cols);
+    }
+    T_CTX("%s [%s] threads 1 vs 2", c->name, mmx_isa());
+    CHECK(memcmp(y[0], y[1], sizeof(float) * rows * cols) == 0);
+    CHECK(memcmp(dx[0], dx[1], sizeof(float) * rows * cols) == 0);
+    CHECK(memcmp(dr[0], dr[1], sizeof dr[0]) == 0 && memcmp(dt[0], dt[1], sizeof dt[0]) == 0);
+    CHECK(da[0] == da[1]);
+    for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]);
+    free(x), free(dy);
+}
+
+/* y == x and dx == dy give the out-of-place results. */
+static void check_inplace(const t_case *c, t_rng *rng) {
+    const int64_t rows = 5, cols = 100;
+    float x[500], y[500], io[500], dy[500], dx[500], io2[500];
+    for (int i = 0; i < 500; i++) x[i] = (float)(2 * t_normal(rng)), dy[i] = (float)t_normal(rng);
+    memcpy(io, x, sizeof x);
+    mmx_forward_f32(&c->norm, y, cols, x, cols, rows, cols);
+    T_CTX("%s [%s] in-place", c->name, mmx_isa());
+    CHECK_STATUS(mmx_forward_f32(&c->norm, io, cols, io, cols, rows, cols), MMX_OK);
+    CHECK(memcmp(io, y, sizeof y) == 0);
+    memcpy(io2, dy, sizeof dy);
+    mmx_backward_f32(&c->norm, dx, cols, NULL, dy, cols, y, cols, x, cols, rows, cols);
+    CHECK_STATUS(mmx_backward_f32(&c->norm, io2, cols, NULL, io2, cols, y, cols, x, cols, rows, cols), MMX_OK);
+    CHECK(memcmp(io2, dx, sizeof dx) == 0);
+}
+
+/* A NaN in row 2 of 4: rows 0, 1, 3 computed, row 2 untouched, message names row 2. */
+static void check_bad_row(const t_case *c) {
+    const int64_t rows = 4, cols = 40;
+    float x[160], y[160], ref[160];
+    for (int i = 0; i < 160; i++) x[i] = (float)((i * 37) % 11) * 0.3f;
+    mmx_forward_f32(&c->norm, ref, cols, x, cols, rows, cols);
+    x[2 * cols + 5] = NAN;
+    for (int i = 0; i < 160; i++) y[i] = -1.0f;
+    T_CTX("%s [%s] NaN in row 2", c->name, mmx_isa());
+    CHECK_STATUS(mmx_forward_f32(&c->norm, y, cols, x, cols, rows, cols), MMX_ERR_VALUE);
+    CHECKF(strstr(mmx_last_error(), "row 2") != NULL, "message: %s", mmx_last_error());
+    CHECK(memcmp(y, ref, 2 * cols * sizeof(float)) == 0);
+    CHECK(memcmp(y + 3 * cols, ref + 3 * cols, cols * sizeof(float)) == 0);
+    int untouched = 1;
+    for (int i = 0; i < cols; i++) untouched &= y[2 * cols + i] == -1.0f;
+    CHECK(untouched);
+}
+
+/* ulp distance between a float and the correctly rounded double value. */
+static double ulps(float got, double want) {
+    float w = (float)want;
+    if (got == w) return 0.0;
+    float up = nextafterf(w, INFINITY);
+    return fabs((double)got - want) / ((double)up - (double)w);
+}
+
+static void check_exp(const mmx_kernels *k, t_rng *rng) {
+    enum { N = 1 << 20 };
+    float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++) x[i] = (float)t_unif_in(rng, -87.3, 88.0);
+    x[0] = 0.0f, x[1] = -87.3f, x[2] = 88.0f, x[3] = -1e-8f, x[4] = 1.0f;
+    k->exp(y, x, N);
+    double worst = 0.0;
+    for (int i = 0; i < N; i++) {
+        double u = ulps(y[i], exp((double)x[i]));
+        worst = u > worst ? u : worst;
+    }
+    T_CTX("exp [%s]", k->isa);
+    CHECKF(worst <= 2.0, "max error %.3f ulp over %d samples", worst, N);
+    float edge[4] = {-INFINITY, -100.0f, -87.5f, 0.0f}, out[4];
+    k->exp(out, edge, 4);
+    CHECK(out[0] == 0.0f && out[1] == 0.0f && out[2] == 0.0f && out[3] == 1.0f);
+    printf("exp [%s]: max error %.3f ulp on [-87.3, 88]\n", k->isa, worst);
+    free(x), free(y);
+}
+
+int main(void) {
+    t_case cases[16];
+    int nc = make_cases(cases);
+    const char *isas[] = {"portable", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++) {
+        const mmx_kernels *k = mmx_kernels_by_name(isas[i]);
+        if (!k) {
+            printf("ISA %s not supported by this CPU: not tested here\n", isas[i]);
+            continue;
+        }
+        CHECK_STATUS(mmx_set_isa(isas[i]), MMX_OK);
+        t_rng rng = t_rng_seed(42 + (uint64_t)i);
+        check_exp(k, &rng);
+        for (int c = 0; c < nc; c++) {
+            for (int s = 0; s < N_COLS; s++) check_case(&cases[c], k_cols[s], &rng);
+            check_threads(&cases[c], &rng);
+            check_inplace(&cases[c], &rng);
+            check_bad_row(&cases[c]);
+        }
+    }
+    return t_summary();
+}
