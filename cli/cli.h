@@ -21,6 +21,7 @@ int cmd_info(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* The full usage text (every subcommand and flag with its default). */
 void cli_usage(FILE *out);

@@ -18,6 +18,7 @@ static const command k_commands[] = {
     {"apply", cmd_apply},
     {"metrics", cmd_metrics},
     {"demo", cmd_demo},
+    {"bench", cmd_bench},
 };
 
 void cli_usage(FILE *out) {
@@ -28,6 +29,8 @@ void cli_usage(FILE *out) {
           "  apply NORM [options]     read rows from stdin, print f(x) per row (dx with --vjp)\n"
           "  metrics NORM [options]   read rows from stdin, print 'M S' per row (paper's metrics)\n"
           "  demo                     the paper's examples: every normalizer's output, M and S\n"
+          "  bench norms [options]    speed of every normalizer vs memcpy (and PyTorch/entmax\n"
+          "                           with --peers); `multimax bench norms --help`\n"
           "  help, --help, -h         this message\n"
           "  --version                print the version\n"
           "\n"

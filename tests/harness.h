@@ -427,6 +427,10 @@ static inline void ref_sparsemax(double *p, const double *x, int64_t n)
 static inline void ref_evsoftmax(double *p, const double *x, int64_t n, int eval)
 {
     double mean = 0.0, z = 0.0;
+    if (ref_rowmax(x, n) == -INFINITY) {
+        for (int64_t j = 0; j < n; j++) p[j] = 0.0;
+        return;
+    }
     for (int64_t j = 0; j < n; j++) mean += x[j];
     mean /= (double)n;
     ref_softmax(p, x, n, 1.0);
@@ -615,8 +619,10 @@ static inline int t_is_sparse(const mmx_norm *nm)
 static inline void t_jacobian_check(const mmx_norm *nm, const double *x0, int64_t n,
                                     const char *file, int line)
 {
-    double x[64], y[64], e[64], jan[64], xp[64], xm[64], yp[64], ym[64], jfd[64];
+    double x[64] = {0}, y[64] = {0}, e[64] = {0}, jan[64] = {0}, xp[64] = {0}, xm[64] = {0};
+    double yp[64] = {0}, ym[64] = {0}, jfd[64] = {0};
     double scale = 0.0, worst = 0.0;
+    if (n > 8) abort();
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < n; j++) {
             x[i * n + j] = x0[j];

@@ -17,6 +17,10 @@ static const int64_t k_cols[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 63, 65, 127, 12
 
 static const double k_ranges[6] = {-1.0, 1.5, -0.5, 2.0, -2.0, 2.5};
 static const double k_ts[6] = {0.3, -0.2, 0.05, -0.03, 0.01, 0.004};
+/* A non-monotone sigma: slope -1 above 0, so max sigma(x) sits between the row's entries (the
+ * kernels' shift bound on narrow rows, their exact-max pass on wide ones such as +-80). */
+static const double k_bump_ranges[4] = {0.0, 0.0, 0.0, 0.0};
+static const double k_bump_ts[4] = {0.0, -2.0, 0.0, 0.0};
 
 typedef struct {
     const char *name;
@@ -30,6 +34,7 @@ static int make_cases(t_case *c) {
     c[n++] = (t_case){"multimax o1", mmx_norm_multimax(1, k_ranges, k_ts)};
     c[n++] = (t_case){"multimax o2", mmx_norm_multimax(2, k_ranges, k_ts)};
     c[n++] = (t_case){"multimax o3", mmx_norm_multimax(3, k_ranges, k_ts)};
+    c[n++] = (t_case){"multimax bump", mmx_norm_multimax(2, k_bump_ranges, k_bump_ts)};
     c[n++] = (t_case){"evsoftmax train", mmx_norm_evsoftmax(0)};
     c[n++] = (t_case){"evsoftmax eval", mmx_norm_evsoftmax(1)};
     c[n++] = (t_case){"sparsemax", mmx_norm_sparsemax()};

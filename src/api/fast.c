@@ -74,7 +74,7 @@ static int64_t bwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_km
         return k->softmax_bwd(dx, lddx, dy, lddy, y, ldy, rows, n, (float)(1.0 / nm->temperature));
     case MMX_NORM_EVSOFTMAX: return k->softmax_bwd(dx, lddx, dy, lddy, y, ldy, rows, n, 1.0f);
     case MMX_NORM_MULTIMAX:
-        return k->multimax_bwd(dx, lddx, acc->dranges, acc->dts, dy, lddy, x, ldx, rows, n, mod);
+        return k->multimax_bwd(dx, lddx, acc->dranges, acc->dts, dy, lddy, y, ldy, x, ldx, rows, n, mod);
     case MMX_NORM_SPARSEMAX:
     case MMX_NORM_ENTMAX15:
     case MMX_NORM_ENTMAX:

@@ -27,6 +27,15 @@ typedef struct {
     float ts[2 * MMX_MULTIMAX_MAX_ORDER];
 } mmx_kmod;
 
+/* A shift M for MultiMax's softmax with max sigma(x) <= M <= max sigma(x) + 8 over a row
+ * whose finite scores span [xmin, xmax], found without a pass of sigma over the row; also
+ * guarantees sigma cannot overflow float there. Returns 0 when it cannot (order > 2, a large
+ * non-monotone bump, huge scores): the kernel then computes the exact max. modulator.c. */
+int mmx_kmod_shift(const mmx_kmod *mod, float xmin, float xmax, float *shift);
+/* 1 if sigma, sigma' and the scalar-gradient factors of every score in [xmin, xmax] are far
+ * inside float range (any order). modulator.c. */
+int mmx_kmod_safe(const mmx_kmod *mod, float xmin, float xmax);
+
 typedef struct {
     const char *isa; /* "avx512", "avx2", "portable" */
 
@@ -39,11 +48,12 @@ typedef struct {
     /* y = softmax(sigma(x)) */
     int64_t (*multimax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                             int64_t n, const mmx_kmod *mod);
-    /* dx and the modulator gradients, recomputing p from x (one input stream fewer than
-     * reading y). dranges, dts: 2*order doubles each, accumulated. */
+    /* dx and the modulator gradients from y = softmax(sigma(x)) and x. dranges, dts:
+     * 2*order doubles each, accumulated. */
     int64_t (*multimax_bwd)(float *dx, int64_t lddx, double *dranges, double *dts,
-                            const float *dy, int64_t lddy, const float *x, int64_t ldx,
-                            int64_t rows, int64_t n, const mmx_kmod *mod);
+                            const float *dy, int64_t lddy, const float *y, int64_t ldy,
+                            const float *x, int64_t ldx, int64_t rows, int64_t n,
+                            const mmx_kmod *mod);
     /* EvSoftMax forward; its backward is softmax_bwd with inv_t = 1. */
     int64_t (*evsoftmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                              int64_t n, float w_low);

@@ -23,11 +23,31 @@ static inline vf vload(const float *p) {
     return v;
 }
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
-static inline vf vset(float x) { return (vf){0} + x; }
-/* Lane-wise m ? a : b, m from a comparison (all ones or all zeros per lane). */
+static inline vf vset(float x) { /* a broadcast ((vf){0} + x is not one: it must keep -0.0) */
+    vf v;
+    for (int i = 0; i < MMX_VW; i++) v[i] = x;
+    return v;
+}
+/* Lane-wise m ? a : b (m from a comparison: all ones or all zeros per lane), max and min
+ * (NaN lanes: unspecified; callers detect NaN separately). The generic forms cost 3-4
+ * instructions; where the ISA has one instruction for them, use it. */
+#if MMX_VW == 16 && defined(__AVX512F__) && defined(__AVX512DQ__)
+#include <immintrin.h>
+static inline vf vsel(vi m, vf a, vf b) {
+    return (vf)_mm512_mask_blend_ps(_mm512_movepi32_mask((__m512i)m), (__m512)b, (__m512)a);
+}
+static inline vf vmax(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
+static inline vf vmin(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
+#elif MMX_VW == 8 && defined(__AVX2__)
+#include <immintrin.h>
+static inline vf vsel(vi m, vf a, vf b) { return (vf)_mm256_blendv_ps((__m256)b, (__m256)a, (__m256)m); }
+static inline vf vmax(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
+static inline vf vmin(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
+#else
 static inline vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
 static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
 static inline vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
+#endif
 static inline int vany(vi m) {
     int32_t r = 0;
     for (int i = 0; i < MMX_VW; i++) r |= m[i];
@@ -69,9 +89,9 @@ static inline vi vbad(vf v) { return (v != v) | (v == vset(INFINITY)); }
 static inline vf vexp(vf x) {
     const vf magic = vset(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
     vi under = x < vset(-87.33654f), over = x > vset(88.72283f);
-    vf xc = vmin(vmax(x, vset(-87.33654f)), vset(88.72283f));
-    vf n = (xc * 1.44269504088896341f + magic) - magic;
-    vf r = xc - n * 0.693359375f; /* ln2 split in two for an exact product */
+    /* Lanes out of range compute garbage (even NaN) below; the two selects replace them. */
+    vf n = (x * 1.44269504088896341f + magic) - magic;
+    vf r = x - n * 0.693359375f; /* ln2 split in two for an exact product */
     r = r - n * -2.12194440e-4f;
     vf p = vset(1.9875691500e-4f);
     p = p * r + 1.3981999507e-3f;

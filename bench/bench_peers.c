@@ -1,0 +1,182 @@
+/*
+ * bench_peers.c - runs bench/peers_norms.py (PyTorch / entmax peers, /usr/bin/python3) and
+ * reads back its JSON lines {"op","dir","rows","cols","threads","peer","peer_ms",...}.
+ *
+ * The script is looked up, in order, under the compile-time MMX_SOURCE_DIR, the
+ * environment variable MMX_SOURCE_DIR, and the current directory.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_norms.h"
+
+#define BN_PYTHON "/usr/bin/python3"
+#define BN_SCRIPT "bench/peers_norms.py"
+
+static int find_script(char *path, size_t n) {
+    const char *dirs[3];
+    int nd = 0;
+#ifdef MMX_SOURCE_DIR
+    dirs[nd++] = MMX_SOURCE_DIR;
+#endif
+    const char *env = getenv("MMX_SOURCE_DIR");
+    if (env && *env) dirs[nd++] = env;
+    dirs[nd++] = ".";
+    for (int i = 0; i < nd; i++) {
+        int len = snprintf(path, n, "%s/%s", dirs[i], BN_SCRIPT);
+        if (len > 0 && (size_t)len < n && !strchr(path, '\'') && access(path, R_OK) == 0)
+            return 0;
+    }
+    fprintf(stderr,
+            "%s: --peers: cannot find %s (looked under MMX_SOURCE_DIR and the current "
+            "directory); run from the source tree or set MMX_SOURCE_DIR=/path/to/multimax\n",
+            BN_PROG, BN_SCRIPT);
+    return -1;
+}
+
+/* Appends printf-style text to buf (size n, used *len); -1 if it does not fit. */
+static int append(char *buf, size_t n, size_t *len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, n - *len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= n - *len) return -1;
+    *len += (size_t)k;
+    return 0;
+}
+
+static int build_command(const bn_opts *o, const char *script, char *cmd, size_t n) {
+    size_t len = 0;
+    int bad = append(cmd, n, &len, "%s '%s' --norms ", BN_PYTHON, script);
+    for (int i = 0; i < o->n_norms; i++)
+        bad |= append(cmd, n, &len, "%s%s", i ? "," : "", mmx_norm_name(o->norms[i]));
+    bad |= append(cmd, n, &len, " --shapes ");
+    for (int i = 0; i < o->n_shapes; i++)
+        bad |= append(cmd, n, &len, "%s%lldx%lld", i ? "," : "", (long long)o->rows[i],
+                      (long long)o->cols[i]);
+    bad |= append(cmd, n, &len, " --threads ");
+    for (int i = 0; i < o->n_threads; i++)
+        bad |= append(cmd, n, &len, "%s%d", i ? "," : "", o->threads[i]);
+    /* The peers have no separate backward: bwd is compared through the fwdbwd rows. */
+    bad |= append(cmd, n, &len, " --dir %s --reps %d --alpha %.17g",
+                  o->bwd ? "fwd,fwdbwd" : "fwd", o->reps, o->alpha);
+    return bad ? -1 : 0;
+}
+
+/* The value of "key" in a flat JSON object line: a string (copied, no escapes) or a number.
+ * Our own script writes these lines, so a full JSON parser is not needed. */
+static const char *json_value(const char *line, const char *key) {
+    char pat[32];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = strstr(line, pat);
+    if (!p) return NULL;
+    p += strlen(pat);
+    while (*p == ' ') p++;
+    if (*p++ != ':') return NULL;
+    while (*p == ' ') p++;
+    return p;
+}
+
+static int json_str(const char *line, const char *key, char *out, size_t n) {
+    const char *p = json_value(line, key);
+    if (!p || *p++ != '"') return -1;
+    const char *end = strchr(p, '"');
+    if (!end || (size_t)(end - p) >= n) return -1;
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return 0;
+}
+
+static int json_num(const char *line, const char *key, double *v) {
+    const char *p = json_value(line, key);
+    char *end;
+    if (!p) return -1;
+    *v = strtod(p, &end);
+    return end == p ? -1 : 0;
+}
+
+static int parse_line(const char *line, bn_peer *pr) {
+    double rows, cols, threads;
+    if (json_str(line, "op", pr->op, sizeof pr->op) ||
+        json_str(line, "dir", pr->dir, sizeof pr->dir) ||
+        json_str(line, "peer", pr->peer, sizeof pr->peer) || json_num(line, "rows", &rows) ||
+        json_num(line, "cols", &cols) || json_num(line, "threads", &threads) ||
+        json_num(line, "peer_ms", &pr->ms))
+        return -1;
+    pr->rows = (int64_t)rows;
+    pr->cols = (int64_t)cols;
+    pr->threads = (int)threads;
+    return 0;
+}
+
+static int push(bn_peers *p, const bn_peer *pr) {
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 64;
+        bn_peer *v = realloc(p->v, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = *pr;
+    return 0;
+}
+
+int bn_peers_run(const bn_opts *o, bn_peers *out) {
+    char script[4096], cmd[8192], line[1024];
+    memset(out, 0, sizeof *out);
+    if (!o->fwd) {
+        fprintf(stderr, "%s: --peers: the peers are compared on fwd and fwd+bwd only; "
+                        "add --dir fwd,bwd\n", BN_PROG);
+        return BN_EXIT_OK;
+    }
+    if (find_script(script, sizeof script)) return BN_EXIT_RUN;
+    if (build_command(o, script, cmd, sizeof cmd)) {
+        fprintf(stderr, "%s: --peers: command line too long\n", BN_PROG);
+        return BN_EXIT_RUN;
+    }
+    fprintf(stderr, "%s: running peers: %s\n", BN_PROG, cmd);
+    fflush(stdout);
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        fprintf(stderr, "%s: --peers: cannot start %s\n", BN_PROG, BN_PYTHON);
+        return BN_EXIT_RUN;
+    }
+    int bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        bn_peer pr;
+        if (line[0] != '{') continue; /* not a result line */
+        if (parse_line(line, &pr)) {
+            fprintf(stderr, "%s: --peers: unreadable line: %s", BN_PROG, line);
+            bad = 1;
+        } else if (push(out, &pr)) {
+            bad = 1;
+        }
+    }
+    int st = pclose(f);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || bad) {
+        fprintf(stderr, "%s: --peers: %s failed (status %d); see its messages above\n", BN_PROG,
+                BN_SCRIPT, st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128);
+        bn_peers_free(out);
+        return BN_EXIT_RUN;
+    }
+    return BN_EXIT_OK;
+}
+
+void bn_peers_free(bn_peers *p) {
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+const bn_peer *bn_peers_find(const bn_peers *p, const bn_row *row) {
+    for (int i = 0; i < p->n; i++) {
+        const bn_peer *e = &p->v[i];
+        if (strcmp(e->op, mmx_norm_name(row->op)) == 0 &&
+            strcmp(e->dir, bn_dir_name(row->dir)) == 0 &&
+            e->rows == row->rows && e->cols == row->cols && e->threads == row->threads)
+            return e;
+    }
+    return NULL;
+}

@@ -1,0 +1,19 @@
+/*
+ * cmd_bench.c - `multimax bench WHAT [options]`: the benchmarks of bench/ (documented in
+ * docs/BENCHMARKS.md). WHAT: norms.
+ */
+#include <string.h>
+
+#include "bench.h"
+#include "cli.h"
+
+int cmd_bench(int argc, char **argv) {
+    if (argc < 2) {
+        fputs("multimax bench: expected what to benchmark: norms\n"
+              "  multimax bench norms --help   lists its options\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "norms")) return mmx_bench_norms_main(argc - 1, argv + 1);
+    fprintf(stderr, "multimax bench: unknown benchmark '%s', expected: norms\n", argv[1]);
+    return CLI_EXIT_USAGE;
+}
