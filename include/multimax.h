@@ -206,9 +206,10 @@ double mmx_multimax_sigma(const mmx_norm *norm, double x);
  *       loss = -sum_j q_j log p_j,  p = f(z) (= softmax(sigma(z)) for MULTIMAX),
  *       q = (1 - ls) onehot(label) + ls / C' over the C' finite (unmasked) logits.
  *       This matches torch.nn.functional.cross_entropy(..., label_smoothing=ls).
- *   SPARSEMAX, ENTMAX15, ENTMAX: the Fenchel-Young loss of the entmax package,
- *       loss = <p - q, z> + (1 - sum_j p_j^alpha) / (alpha (alpha - 1)),  p = f(z),
- *       (alpha = 2, 1.5, alpha); gradient p - q. With ls = 0 it equals
+ *   SPARSEMAX, ENTMAX15, ENTMAX: the Fenchel-Young loss with the Tsallis entropy
+ *       H(p) = (1 - sum_j p_j^alpha) / (alpha (alpha - 1))  (alpha = 2, 1.5, alpha):
+ *       loss = <p - q, z> + H(p) - H(q),  p = f(z);  gradient p - q.
+ *       loss >= 0, and 0 exactly when p = q. With ls = 0, H(q) = 0 and it equals
  *       entmax.sparsemax_loss / entmax15_loss / entmax_bisect_loss.
  *   EVSOFTMAX: not supported (MMX_ERR_PARAM).
  * A label < 0 marks an ignored row (loss 0, gradient 0, as ignore_index in PyTorch); a

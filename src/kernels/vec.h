@@ -64,17 +64,41 @@ static inline void vstore_part(float *p, vf v, int64_t k) {
     for (int64_t i = 0; i < k; i++) p[i] = v[i];
 }
 
+/* Horizontal max, and horizontal sum in double (the lanes are partial sums of a block): a
+ * shuffle tree where the ISA has one (a lane loop costs ~2 instructions per lane, which
+ * short rows pay several times each). */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline float vhmax(vf v) { return _mm512_reduce_max_ps((__m512)v); }
+static inline double vhsum(vf v) {
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256((__m512)v));
+    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd((__m512)v), 1)));
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+#elif MMX_VW == 8 && defined(__AVX2__)
+static inline float vhmax(vf v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+static inline double vhsum(vf v) {
+    __m256d s = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128((__m256)v)),
+                              _mm256_cvtps_pd(_mm256_extractf128_ps((__m256)v, 1)));
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+}
+#else
 static inline float vhmax(vf v) {
     float m = v[0];
     for (int i = 1; i < MMX_VW; i++) m = v[i] > m ? v[i] : m;
     return m;
 }
-/* Horizontal sum in double (the lanes are partial sums of a block). */
 static inline double vhsum(vf v) {
     double s = 0.0;
     for (int i = 0; i < MMX_VW; i++) s += (double)v[i];
     return s;
 }
+#endif
 
 /* Lanes that are NaN or +inf (the values the library rejects). */
 static inline vi vbad(vf v) { return (v != v) | (v == vset(INFINITY)); }

@@ -25,7 +25,8 @@ static double mass(const double *x, int64_t n, double m, double a1, double b, do
 /* On z = (alpha-1)(x - max) (so max z = 0), tau lies in [-1, -(1/C)^(alpha-1)]: at -1 the
  * top entry alone has mass 1; at the upper end every entry has mass <= 1/C. The mass is
  * decreasing in tau, so bisection keeps mass(lo) >= 1 > mass(hi); the bracket starts no
- * wider than 1 and stops below 2^-52, then the row is renormalised. */
+ * wider than 1 and stops below 2^-52; p is taken at the upper end (so entries on the
+ * threshold are exactly 0) and renormalised. */
 void mmx_ref_entmax_forward(double *y, const double *x, int64_t n, double alpha) {
     double m = -INFINITY, a1 = alpha - 1.0, b = 1.0 / a1;
     int64_t c = 0;
@@ -39,9 +40,12 @@ void mmx_ref_entmax_forward(double *y, const double *x, int64_t n, double alpha)
         if (mass(x, n, m, a1, b, mid) >= 1.0) lo = mid;
         else hi = mid;
     }
+    /* hi >= tau*: an entry exactly on the threshold (ties, quantized scores) gets an exact 0,
+     * as do entries within a few ulps of it (their exact p is below 1e-15^b). */
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        y[i] = ppow((x[i] - m) * a1 - lo, b);
+        double v = (x[i] - m) * a1 - hi;
+        y[i] = v > 8 * 0x1p-52 ? ppow(v, b) : 0.0;
         s += y[i];
     }
     for (int64_t i = 0; i < n; i++) y[i] /= s;

@@ -26,6 +26,10 @@ static int64_t sorted_shifted(double *s, const double *x, int64_t n, double scal
     return k;
 }
 
+/* Scores are shifted by the max, so the support lies within [-1, 0]: an entry within
+ * MMX_REF_TIE of tau is on the threshold up to rounding, and gets an exact 0. */
+#define MMX_REF_TIE (8 * 0x1p-52)
+
 /* Support size k = the largest j with 1 + j s_(j) > sum_{i<=j} s_(i);
  * tau = (sum_{i<=k} s_(i) - 1) / k;  p = max(x - max - tau, 0). */
 void mmx_ref_sparsemax_forward(double *y, double *scratch, const double *x, int64_t n) {
@@ -36,15 +40,18 @@ void mmx_ref_sparsemax_forward(double *y, double *scratch, const double *x, int6
         cum += scratch[j - 1];
         if (1.0 + (double)j * scratch[j - 1] > cum) tau = (cum - 1.0) / (double)j;
     }
+    double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
         double v = x[i] - m - tau;
-        y[i] = v > 0 ? v : 0.0;
+        y[i] = v > MMX_REF_TIE ? v : 0.0;
+        sum += y[i];
     }
+    for (int64_t i = 0; i < n; i++) y[i] /= sum;
 }
 
 /* On scores s = (x - max)/2, support of size j: tau_j = mean_j - sqrt(delta_j),
  * delta_j = (1 - j (meansq_j - mean_j^2)) / j (the root of sum_{i<=j} (s_i - tau)^2 = 1);
- * the support is the largest j with tau_j <= s_(j); p = max(s - tau, 0)^2. */
+ * the support is the largest j with tau_j < s_(j); p = max(s - tau, 0)^2. */
 void mmx_ref_entmax15_forward(double *y, double *scratch, const double *x, int64_t n) {
     double m;
     int64_t c = sorted_shifted(scratch, x, n, 0.5, &m);
@@ -55,12 +62,15 @@ void mmx_ref_entmax15_forward(double *y, double *scratch, const double *x, int64
         sumsq += s * s;
         double mean = sum / dj, delta = (1.0 - dj * (sumsq / dj - mean * mean)) / dj;
         double tj = mean - sqrt(delta > 0 ? delta : 0.0);
-        if (tj <= s) tau = tj;
+        if (tj < s) tau = tj;
     }
+    double total = 0.0;
     for (int64_t i = 0; i < n; i++) {
         double v = (x[i] - m) * 0.5 - tau;
-        y[i] = v > 0 ? v * v : 0.0;
+        y[i] = v > MMX_REF_TIE ? v * v : 0.0;
+        total += y[i];
     }
+    for (int64_t i = 0; i < n; i++) y[i] /= total;
 }
 
 double mmx_ref_tsallis(const double *p, int64_t n, double alpha) {
