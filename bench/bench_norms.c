@@ -18,7 +18,7 @@
 typedef struct {
     char *arena;            /* the one allocation                                    */
     float *x, *y, *dy, *dx; /* (rows, cols) each, contiguous rows; x and dy random   */
-    char *dst;              /* memcpy destination, 1.5 * bmax bytes                  */
+    char *dst;              /* memcpy destination, 2 * bmax bytes                    */
     size_t bmax;            /* bytes of one (rows, cols) float buffer, largest shape */
 } bn_bufs;
 
@@ -52,7 +52,7 @@ static int bufs_alloc(bn_bufs *b, const bn_opts *o) {
     for (int s = 0; s < o->n_shapes; s++)
         if ((size_t)(o->rows[s] * o->cols[s]) > elems) elems = (size_t)(o->rows[s] * o->cols[s]);
     b->bmax = (elems * sizeof(float) + 63) & ~(size_t)63;
-    size_t total = 4 * b->bmax + b->bmax / 2 * 3 + 64;
+    size_t total = 6 * b->bmax + 64;
     double t0 = bench_now();
     b->arena = bench_alloc_touched(total);
     if (!b->arena) {
@@ -137,7 +137,7 @@ static void emit(bn_run *R, const bn_row *proto, int dir, double ms, double memc
     }
 }
 
-static int run_op(bn_run *R, mmx_norm_kind k, const bn_row *key, const double memcpy_ms[2]) {
+static int run_op(bn_run *R, mmx_norm_kind k, const bn_row *key, const double memcpy_ms[3]) {
     mmx_norm nm = make_norm(k, R->o->alpha);
     bn_row proto = *key;
     proto.op = k;
@@ -149,8 +149,9 @@ static int run_op(bn_run *R, mmx_norm_kind k, const bn_row *key, const double me
     if (R->o->fwd) emit(R, &proto, BN_FWD, fwd_ms, memcpy_ms[0]);
     if (!R->o->bwd) return BN_EXIT_OK;
     if ((rc = time_backward(R, &nm, key->rows, key->cols, &bwd_ms))) return rc;
-    emit(R, &proto, BN_BWD, bwd_ms, memcpy_ms[1]);
-    if (R->o->fwd) emit(R, &proto, BN_FWDBWD, fwd_ms + bwd_ms, memcpy_ms[0] + memcpy_ms[1]);
+    double bwd_memcpy = k == MMX_NORM_MULTIMAX ? memcpy_ms[2] : memcpy_ms[1];
+    emit(R, &proto, BN_BWD, bwd_ms, bwd_memcpy);
+    if (R->o->fwd) emit(R, &proto, BN_FWDBWD, fwd_ms + bwd_ms, memcpy_ms[0] + bwd_memcpy);
     return BN_EXIT_OK;
 }
 
@@ -159,7 +160,7 @@ static int run_shape(bn_run *R, int64_t rows, int64_t cols) {
     /* Same starting state for every shape, whatever ran before (pages already faulted). */
     memset(R->b.y, 0, bytes);
     memset(R->b.dx, 0, bytes);
-    memset(R->b.dst, 0, bytes / 2 * 3);
+    memset(R->b.dst, 0, 2 * bytes);
     for (int t = 0; t < R->o->n_threads; t++) {
         bn_row key = {.rows = rows, .cols = cols, .threads = R->o->threads[t]};
         mmx_status st = mmx_set_num_threads(key.threads);
@@ -168,13 +169,16 @@ static int run_shape(bn_run *R, int64_t rows, int64_t cols) {
                     mmx_last_error());
             return BN_EXIT_RUN;
         }
-        /* fwd reads B and writes B: copy B bytes; bwd reads 2B and writes B: copy 1.5B. */
-        double memcpy_ms[2] = {0.0, 0.0};
+        /* fwd moves 2B: copy B bytes; bwd moves 3B: copy 1.5B; MultiMax's bwd (it also
+         * reads x) moves 4B: copy 2B. */
+        double memcpy_ms[3] = {0.0, 0.0, 0.0};
         char *dst = R->b.dst, *src = (char *)R->b.x;
         int reps = R->o->reps;
         if (R->o->fwd) memcpy_ms[0] = bench_memcpy_ms(dst, src, bytes, key.threads, reps, R->times);
-        if (R->o->bwd)
+        if (R->o->bwd) {
             memcpy_ms[1] = bench_memcpy_ms(dst, src, bytes / 2 * 3, key.threads, reps, R->times);
+            memcpy_ms[2] = bench_memcpy_ms(dst, src, 2 * bytes, key.threads, reps, R->times);
+        }
         for (int k = 0; k < R->o->n_norms; k++) {
             int rc = run_op(R, R->o->norms[k], &key, memcpy_ms);
             if (rc) return rc;

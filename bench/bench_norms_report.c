@@ -6,9 +6,11 @@
 
 #include "bench_norms.h"
 
+/* Bytes the op must move: fwd reads x, writes y (2B); bwd reads y, dy, writes dx (3B), and
+ * MultiMax's backward also reads x (4B). */
 double bn_row_bytes(const bn_row *r) {
-    double b = 4.0 * (double)r->rows * (double)r->cols;
-    return r->dir == BN_FWD ? 2.0 * b : r->dir == BN_BWD ? 3.0 * b : 5.0 * b;
+    double b = 4.0 * (double)r->rows * (double)r->cols, bwd = r->op == MMX_NORM_MULTIMAX ? 4.0 : 3.0;
+    return r->dir == BN_FWD ? 2.0 * b : r->dir == BN_BWD ? bwd * b : (2.0 + bwd) * b;
 }
 
 void bn_table_header(FILE *out) {

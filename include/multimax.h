@@ -31,7 +31,10 @@
  *   (function, argument, what was expected) for mmx_last_error(). rows == 0 is a valid
  *   empty batch.
  * - NaN or +inf in an input row: MMX_ERR_VALUE, with a message naming the first such row and
- *   column. No NaN is ever written. The float64 entry points, the losses and the metrics check
+ *   column. No NaN is ever written. MMX_ERR_VALUE also reports a result beyond double range:
+ *   MultiMax's sigma of a huge score (e.g. 1e200 under a nonzero second-order coefficient),
+ *   or its gradient (e.g. the gradient of td_11 at a score of 1e30). Terms with a zero
+ *   coefficient never overflow. The float64 entry points, the losses and the metrics check
  *   every value before writing anything. The float32 normalizer entry points check each row
  *   as they stream over it (a separate checking pass would cost a third of their memory
  *   traffic): every row without a bad value gets its correct result; rows with one are left
@@ -103,7 +106,9 @@ typedef enum {
     MMX_NORM_SPARSEMAX = 2, /* Euclidean projection onto the simplex: max(x - tau, 0)   */
     MMX_NORM_ENTMAX15 = 3,  /* 1.5-entmax, exact: max(x/2 - tau, 0)^2                   */
     MMX_NORM_ENTMAX = 4,    /* alpha-entmax: max((alpha-1)x - tau, 0)^(1/(alpha-1))     */
-    MMX_NORM_EVSOFTMAX = 5, /* entries below the row mean weighted by 1e-6 (train) / 0  */
+    MMX_NORM_EVSOFTMAX = 5, /* entries below the row mean weighted by 1e-6 (train) / 0;
+                             * the mean is over the unmasked entries (the official code's
+                             * torch.mean over a row with -inf is -inf, masking nothing) */
     MMX_NORM_COUNT = 6
 } mmx_norm_kind;
 

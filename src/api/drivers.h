@@ -19,9 +19,11 @@ typedef struct {
     double dranges[2 * MMX_MULTIMAX_MAX_ORDER], dts[2 * MMX_MULTIMAX_MAX_ORDER], dalpha;
 } mmx_grad_acc;
 
+/* Values of rows [r0, r1) that backward needs, and (MultiMax) that the gradients are finite.
+ * buf: 4*cols doubles. */
 mmx_status mmx_check_backward_values(const char *fn, const mmx_norm *nm, mmx_cview dy,
                                      mmx_cview y, mmx_cview x, int64_t r0, int64_t r1,
-                                     int64_t cols);
+                                     int64_t cols, double *buf);
 /* buf: 4*cols doubles. */
 void mmx_ref_backward_rows(const mmx_norm *nm, mmx_view dx, mmx_grad_acc *acc, mmx_cview dy,
                            mmx_cview y, mmx_cview x, int64_t r0, int64_t r1, int64_t cols,

@@ -34,6 +34,7 @@ static mmx_kmod to_kmod(const mmx_norm *nm) {
         m.ranges[i] = (float)nm->ranges[i];
         m.ts[i] = (float)nm->ts[i];
     }
+    mmx_kmod_prepare(&m);
     return m;
 }
 
@@ -154,7 +155,7 @@ mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int6
                             y + r * ldy, ldy, x ? x + r * ldx : NULL, ldx, r1 - r, cols);
             if (r >= r1) break;
             mmx_status st = buf || (buf = malloc(4 * (size_t)cols * sizeof *buf)) ? MMX_OK : MMX_ERR_NOMEM;
-            if (!st) st = mmx_check_backward_values(fn, nm, dyv, yv, xv, r, r + 1, cols);
+            if (!st) st = mmx_check_backward_values(fn, nm, dyv, yv, xv, r, r + 1, cols, buf);
             if (!st) mmx_ref_backward_rows(nm, dxv, &out[b].acc, dyv, yv, xv, r, r + 1, cols, buf);
             if (st && out[b].bad < 0) out[b].bad = r, out[b].st = st;
             r++;
@@ -170,6 +171,8 @@ mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int6
     }
     int b = first_bad(out, nb);
     if (b < 0) return MMX_OK;
-    mmx_status st = mmx_check_backward_values(fn, nm, dyv, yv, xv, out[b].bad, out[b].bad + 1, cols);
+    double *buf = malloc(4 * (size_t)cols * sizeof *buf);
+    mmx_status st = buf ? mmx_check_backward_values(fn, nm, dyv, yv, xv, out[b].bad, out[b].bad + 1, cols, buf) : MMX_OK;
+    free(buf);
     return st ? st : mmx_fail(out[b].st, fn, "row %lld: %s", (long long)out[b].bad, mmx_status_str(out[b].st));
 }

@@ -67,15 +67,37 @@ mmx_status mmx_forward_f64(const mmx_norm *norm, double *y, int64_t ldy, const d
 
 static int needs_x(const mmx_norm *nm) { return nm->kind == MMX_NORM_MULTIMAX; }
 
+/* MultiMax: the gradient of a huge score under a high order can exceed double range
+ * (sigma'(1e30) ~ 1e30^(N-1)). Rows [r0, r1) are computed into scratch first and must give
+ * finite dx and scalar gradients, so that no inf / NaN is ever written. buf: 4*cols. */
+static mmx_status check_multimax_grads(const char *fn, const mmx_norm *nm, mmx_cview dy,
+                                       mmx_cview y, mmx_cview x, int64_t r0, int64_t r1,
+                                       int64_t cols, double *buf) {
+    double *dxr = buf + 3 * cols;
+    for (int64_t r = r0; r < r1; r++) {
+        mmx_grad_acc acc;
+        memset(&acc, 0, sizeof acc);
+        mmx_view scratch = mmx_view_f64(dxr - r * cols, cols); /* row r lands in dxr */
+        mmx_ref_backward_rows(nm, scratch, &acc, dy, y, x, r, r + 1, cols, buf);
+        int ok = 1;
+        for (int64_t i = 0; i < cols; i++) ok &= isfinite(dxr[i]);
+        for (int i = 0; i < 2 * nm->order; i++) ok &= isfinite(acc.dranges[i]) && isfinite(acc.dts[i]);
+        if (!ok)
+            return mmx_fail(MMX_ERR_VALUE, fn, "the gradient of row %lld overflows double "
+                            "(huge scores under a high-order modulator)", (long long)r);
+    }
+    return MMX_OK;
+}
+
 mmx_status mmx_check_backward_values(const char *fn, const mmx_norm *nm, mmx_cview dy,
                                      mmx_cview y, mmx_cview x, int64_t r0, int64_t r1,
-                                     int64_t cols) {
+                                     int64_t cols, double *buf) {
     mmx_status st;
     if ((st = mmx_check_values(fn, "dy", dy, r0, r1, cols, MMX_VALUES_FINITE)) ||
         (st = mmx_check_values(fn, "y", y, r0, r1, cols, MMX_VALUES_FINITE)) ||
         (needs_x(nm) && (st = mmx_check_values(fn, "x", x, r0, r1, cols, MMX_VALUES_SCORES))))
         return st;
-    return MMX_OK;
+    return needs_x(nm) ? check_multimax_grads(fn, nm, dy, y, x, r0, r1, cols, buf) : MMX_OK;
 }
 
 void mmx_ref_backward_rows(const mmx_norm *nm, mmx_view dx, mmx_grad_acc *acc, mmx_cview dy,
@@ -124,7 +146,7 @@ static mmx_status backward(const char *fn, const mmx_norm *nm, mmx_view dx, mmx_
     } else {
         double *buf = malloc(4 * (size_t)cols * sizeof *buf);
         if (!buf) return nomem(fn, 4 * cols);
-        st = mmx_check_backward_values(fn, nm, dy, y, x, 0, rows, cols);
+        st = mmx_check_backward_values(fn, nm, dy, y, x, 0, rows, cols, buf);
         if (!st) mmx_ref_backward_rows(nm, dx, &acc, dy, y, x, 0, rows, cols, buf);
         free(buf);
     }

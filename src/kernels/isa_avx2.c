@@ -5,6 +5,7 @@
 
 #include "kernels/softmax_family.inc"
 #include "kernels/softmax_family_bwd.inc"
+#include "kernels/sparse_family.inc"
 
 const mmx_kernels mmx_kernels_avx2 = {
     .isa = "avx2",
@@ -13,5 +14,9 @@ const mmx_kernels mmx_kernels_avx2 = {
     .multimax_fwd = k_multimax_fwd,
     .multimax_bwd = k_multimax_bwd,
     .evsoftmax_fwd = k_evsoftmax_fwd,
+    .sparsemax_fwd = k_sparsemax_fwd,
+    .entmax15_fwd = k_entmax15_fwd,
+    .entmax_fwd = k_entmax_fwd,
+    .entmax_bwd = k_entmax_bwd,
     .exp = k_exp,
 };

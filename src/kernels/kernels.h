@@ -25,7 +25,13 @@ typedef struct {
     int order;
     float ranges[2 * MMX_MULTIMAX_MAX_ORDER];
     float ts[2 * MMX_MULTIMAX_MAX_ORDER];
+    /* Filled by mmx_kmod_prepare: sigma's breakpoints and interior maxima (order <= 2). */
+    int can_shift, ncrit;
+    float crit_x[8], crit_s[8];
 } mmx_kmod;
+
+/* Precomputes what mmx_kmod_shift needs (once per call, after order/ranges/ts are set). */
+void mmx_kmod_prepare(mmx_kmod *mod);
 
 /* A shift M for MultiMax's softmax with max sigma(x) <= M <= max sigma(x) + 8 over a row
  * whose finite scores span [xmin, xmax], found without a pass of sigma over the row; also

@@ -3,12 +3,13 @@
  *
  * Softmax is shift-invariant, so the kernels may subtract any M with max z <= M (no overflow)
  * as long as M is close to max z (no needless underflow). For order <= 2, sigma is a
- * polynomial of degree <= 2 between its breakpoints b_k, d_k, so its maximum over
- * [min x, max x] is attained at an end of a piece or at a piece's vertex: a few scalar
- * evaluations per row give an M that bounds max sigma(x) over the row. sigma(min x) and
- * sigma(max x) are values of actual entries, so their max is a lower bound of max z; if the
- * gap exceeds MMX_SHIFT_GAP the bound is not used (the kernel computes the exact max instead).
- * For a monotone sigma (the usual learned shape) M is exactly max z.
+ * polynomial of degree <= 2 between its breakpoints b_k, d_k, so on [min x, max x] its
+ * maximum is at an end, at a breakpoint, or at a piece's vertex. The breakpoints and vertices
+ * ("critical points") depend only on the modulator: mmx_kmod_prepare() finds them once per
+ * call, and each row then costs two sigma evaluations and a scan of at most 8 points.
+ * sigma(min x) and sigma(max x) are values of actual entries, a lower bound of max z; if the
+ * bound exceeds it by more than MMX_SHIFT_GAP, the kernel computes the exact max instead. For a
+ * monotone sigma (the usual learned shape) M is exactly max z.
  */
 #include <math.h>
 
@@ -37,13 +38,42 @@ static double dsig_piece(const mmx_kmod *m, double x, double mid) {
     return d;
 }
 
-/* Sum of the largest |term| sigma (or its derivatives, or the scalar gradients' factors
- * u^k, v^k) can take on [lo, hi], any order. */
+static void add_crit(mmx_kmod *m, double x) {
+    m->crit_x[m->ncrit] = (float)x;
+    m->crit_s[m->ncrit] = (float)sig(m, x);
+    m->ncrit++;
+}
+
+void mmx_kmod_prepare(mmx_kmod *m) {
+    m->ncrit = 0;
+    m->can_shift = m->order <= 2;
+    if (!m->can_shift) return;
+    double p[4] = {0};
+    int np = 0;
+    for (int i = 0; i < 2 * m->order; i++) p[np++] = m->ranges[i];
+    for (int i = 1; i < np; i++) /* insertion sort of <= 4 breakpoints */
+        for (int j = i; j > 0 && p[j - 1] > p[j]; j--) {
+            double t = p[j];
+            p[j] = p[j - 1], p[j - 1] = t;
+        }
+    for (int i = 0; i < np; i++) add_crit(m, p[i]);
+    for (int i = 0; i <= np; i++) { /* piece i: (p[i-1], p[i]), unbounded at both ends */
+        double l = i > 0 ? p[i - 1] : p[0] - 2.0, r = i < np ? p[i] : p[np - 1] + 2.0;
+        double mid = 0.5 * (l + r), slope = dsig_piece(m, mid + 0.5, mid) - dsig_piece(m, mid - 0.5, mid);
+        if (!(slope < 0)) continue; /* sigma' increasing or constant: no interior maximum */
+        double v = mid - dsig_piece(m, mid, mid) / slope; /* where sigma' = 0 */
+        if ((i == 0 || v > p[i - 1]) && (i == np || v < p[i])) add_crit(m, v);
+    }
+}
+
+/* The largest |value| sigma's terms (and sigma', and the scalar-gradient factors u^k, v^k)
+ * take on [lo, hi], summed: far inside float range means no float overflow on the row. */
 static double term_bound(const mmx_kmod *m, double lo, double hi) {
     double s = fabs(lo) + fabs(hi);
     for (int k = 1; k <= m->order; k++) {
         double u = fmax(m->ranges[2 * k - 2] - lo, 0.0), v = fmax(hi - m->ranges[2 * k - 1], 0.0);
-        double uk = pow(u, k), vk = pow(v, k);
+        double uk = u, vk = v;
+        for (int j = 1; j < k; j++) uk *= u, vk *= v;
         s += (1.0 + k * fabs(m->ts[2 * k - 2])) * (uk + u + 1.0) +
              (1.0 + k * fabs(m->ts[2 * k - 1])) * (vk + v + 1.0);
     }
@@ -51,28 +81,14 @@ static double term_bound(const mmx_kmod *m, double lo, double hi) {
 }
 
 int mmx_kmod_safe(const mmx_kmod *m, float xmin, float xmax) {
-    return term_bound(m, xmin, xmax) < 1e30; /* far from FLT_MAX: sums of such terms stay finite */
+    return term_bound(m, xmin, xmax) < 1e30; /* sums of such terms stay finite in float */
 }
 
 int mmx_kmod_shift(const mmx_kmod *m, float xmin, float xmax, float *shift) {
-    if (m->order > 2 || !mmx_kmod_safe(m, xmin, xmax)) return 0;
-    double pts[2 + 2 * 2] = {xmin, xmax};
-    int np = 2;
-    for (int i = 0; i < 2 * m->order; i++)
-        if (m->ranges[i] > xmin && m->ranges[i] < xmax) pts[np++] = m->ranges[i];
-    for (int i = 1; i < np; i++) /* insertion sort of <= 6 points */
-        for (int j = i; j > 0 && pts[j - 1] > pts[j]; j--) {
-            double t = pts[j];
-            pts[j] = pts[j - 1], pts[j - 1] = t;
-        }
-    double best = -INFINITY;
-    for (int i = 0; i + 1 < np; i++) { /* each piece [l, r]: its ends and its vertex */
-        double l = pts[i], r = pts[i + 1], mid = 0.5 * (l + r);
-        best = fmax(best, fmax(sig(m, l), sig(m, r)));
-        double dl = dsig_piece(m, l, mid), dr = dsig_piece(m, r, mid);
-        if (dl > 0 && dr < 0) best = fmax(best, sig(m, l + (r - l) * dl / (dl - dr)));
-    }
-    double lower = fmax(sig(m, xmin), sig(m, xmax));
+    if (!m->can_shift || !mmx_kmod_safe(m, xmin, xmax)) return 0;
+    double lower = fmax(sig(m, xmin), sig(m, xmax)), best = lower;
+    for (int i = 0; i < m->ncrit; i++)
+        if (m->crit_x[i] > xmin && m->crit_x[i] < xmax && m->crit_s[i] > best) best = m->crit_s[i];
     if (!(best - lower <= MMX_SHIFT_GAP)) return 0;
     *shift = (float)best;
     return 1;

@@ -106,13 +106,15 @@ static inline vi vbad(vf v) { return (v != v) | (v == vset(INFINITY)); }
 /*
  * exp(x) in float32. Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial
  * for e^r (Cephes coefficients), scaled by 2^n through the exponent bits. Error: at most
- * 2 ulp on [-87.33, 88.72] (measured exhaustively by dev/exp_ulp.c, asserted on samples by
- * tests/test_kernels.c). x < -87.33 (including -inf) gives exactly 0 (no denormals);
- * x > 88.72 gives +inf; NaN is not handled (callers never pass it).
+ * 1.02 ulp on every float of [-87.33, 88.37] (dev/exp_ulp.c checks them all: 1.0103 ulp with
+ * FMA (AVX2, AVX-512), 0.9903 without; tests/test_kernels.c asserts <= 2 ulp on 1M samples). x < -87.33 (including -inf) gives exactly 0 (no
+ * denormals). x > 88.376 (= 127.5 ln2, where n would be 128) gives +inf, although exp(x)
+ * reaches FLT_MAX only at 88.72: the kernels call it with x <= 0 only. NaN is not handled
+ * (callers never pass it).
  */
 static inline vf vexp(vf x) {
     const vf magic = vset(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
-    vi under = x < vset(-87.33654f), over = x > vset(88.72283f);
+    vi under = x < vset(-87.33654f), over = x > vset(88.3762626647949f);
     /* Lanes out of range compute garbage (even NaN) below; the two selects replace them. */
     vf n = (x * 1.44269504088896341f + magic) - magic;
     vf r = x - n * 0.693359375f; /* ln2 split in two for an exact product */
@@ -128,6 +130,237 @@ static inline vf vexp(vf x) {
     vf y = p * (vf)e;
     y = vsel(under, vset(0.0f), y);
     return vsel(over, vset(INFINITY), y);
+}
+
+
+/* ---- Added for the sparse family (src/kernels/sparse_family.inc) ---- */
+
+/* Bit i set where lane i of the comparison mask m is set: one instruction where the ISA has
+ * it (vany's lane loop costs ~12), so "skip this vector if no lane is active" is cheap. */
+#if MMX_VW == 16 && defined(__AVX512F__) && defined(__AVX512DQ__)
+static inline unsigned vmask(vi m) { return (unsigned)_mm512_movepi32_mask((__m512i)m); }
+#elif MMX_VW == 8 && defined(__AVX2__)
+static inline unsigned vmask(vi m) { return (unsigned)_mm256_movemask_ps((__m256)m); }
+#elif MMX_VW == 4 && defined(__SSE2__)
+#include <emmintrin.h>
+static inline unsigned vmask(vi m) { return (unsigned)_mm_movemask_ps((__m128)m); }
+#else
+static inline unsigned vmask(vi m) {
+    unsigned r = 0;
+    for (int i = 0; i < MMX_VW; i++) r |= (unsigned)(m[i] != 0) << i;
+    return r;
+}
+#endif
+
+/* Writes the lanes of v and w selected by the bits of mask, in lane order, to the front of
+ * dst and dsti; returns how many. Writes MMX_VW lanes to each where the ISA compresses in a
+ * register (AVX-512: vcompressps / vpcompressd, register forms, which are fast on Zen 4/5
+ * where the memory forms are not), so both buffers need MMX_VW entries of room. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+#include <immintrin.h>
+static inline int vcompress(float *dst, int32_t *dsti, vf v, vi w, unsigned mask) {
+    __m512 c = _mm512_maskz_compress_ps((__mmask16)mask, (__m512)v);
+    __m512i ci = _mm512_maskz_compress_epi32((__mmask16)mask, (__m512i)w);
+    _mm512_storeu_ps(dst, c);
+    _mm512_storeu_si512(dsti, ci);
+    return __builtin_popcount(mask);
+}
+#else
+static inline int vcompress(float *dst, int32_t *dsti, vf v, vi w, unsigned mask) {
+    int k = 0;
+    for (; mask; mask &= mask - 1, k++) {
+        int j = __builtin_ctz(mask);
+        dst[k] = v[j];
+        dsti[k] = w[j];
+    }
+    return k;
+}
+#endif
+
+/* Lane-wise square root (correctly rounded, as sqrtf); x >= 0. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vsqrt(vf x) { return (vf)_mm512_sqrt_ps((__m512)x); }
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline vf vsqrt(vf x) { return (vf)_mm256_sqrt_ps((__m256)x); }
+#elif MMX_VW == 4 && defined(__SSE2__)
+static inline vf vsqrt(vf x) { return (vf)_mm_sqrt_ps((__m128)x); }
+#else
+static inline vf vsqrt(vf x) {
+    for (int i = 0; i < MMX_VW; i++) x[i] = sqrtf(x[i]);
+    return x;
+}
+#endif
+
+/*
+ * log(x) in float32 for x > 0 finite (denormals included). x = 2^e m with m in
+ * [sqrt(1/2), sqrt(2)), log(1 + f) (f = m - 1) by the Cephes logf polynomial, e ln2 added in
+ * two parts. Error: at most 1 ulp over every positive finite float (measured exhaustively
+ * against double log, see the report in sparse_family.inc). x <= 0, inf and NaN are not
+ * handled (callers pass 1 in lanes they do not use).
+ */
+static inline vf vlog(vf x) {
+    vi den = x < vset(1.17549435e-38f); /* denormal: scale by 2^23 first */
+    x = vsel(den, x * 8388608.0f, x);
+    vi bits = (vi)x;
+    vi e = ((bits >> 23) & 0xff) - 127 - (den & 23);
+    vf m = (vf)((bits & 0x007fffff) | 0x3f800000); /* [1, 2) */
+    vi big = m > vset(1.41421356f);
+    m = vsel(big, m * 0.5f, m);
+    vf ef = __builtin_convertvector(e - big, vf); /* big is -1 where set */
+    vf f = m - 1.0f, z = f * f;
+    vf p = vset(7.0376836292e-2f);
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    vf y = p * f * z + ef * -2.12194440e-4f - 0.5f * z;
+    return (f + y) + ef * 0.693359375f;
+}
+
+/* Vectors of doubles as wide as a vf (MMX_VW / 2 lanes), for the sums that need double; a
+ * vf converts to two of them (its low and high halves). */
+#define MMX_VDW (MMX_VW / 2)
+typedef double vd __attribute__((vector_size(MMX_VW * 4)));
+typedef int64_t vl __attribute__((vector_size(MMX_VW * 4)));
+typedef float vfh __attribute__((vector_size(MMX_VW * 2))); /* half a vf */
+
+static inline vd vd_lo(vf v) {
+    vfh h;
+    memcpy(&h, &v, sizeof h);
+    return __builtin_convertvector(h, vd);
+}
+static inline vd vd_hi(vf v) {
+    vfh h;
+    memcpy(&h, (const char *)&v + sizeof h, sizeof h);
+    return __builtin_convertvector(h, vd);
+}
+static inline vf vf_of(vd lo, vd hi) {
+    vfh a = __builtin_convertvector(lo, vfh), b = __builtin_convertvector(hi, vfh);
+    vf v;
+    memcpy(&v, &a, sizeof a);
+    memcpy((char *)&v + sizeof a, &b, sizeof b);
+    return v;
+}
+static inline vd vdset(double x) {
+    vd v;
+    for (int i = 0; i < MMX_VDW; i++) v[i] = x;
+    return v;
+}
+static inline vd vdsel(vl m, vd a, vd b) { return (vd)((m & (vl)a) | (~m & (vl)b)); }
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline double vdhsum(vd v) { return _mm512_reduce_add_pd((__m512d)v); }
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline double vdhsum(vd v) {
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128((__m256d)v), _mm256_extractf128_pd((__m256d)v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+}
+#else
+static inline double vdhsum(vd v) {
+    double s = 0.0;
+    for (int i = 0; i < MMX_VDW; i++) s += v[i];
+    return s;
+}
+#endif
+static inline double vdhmin(vd v) {
+    double m = v[0];
+    for (int i = 1; i < MMX_VDW; i++) m = v[i] < m ? v[i] : m;
+    return m;
+}
+
+/* 1/x in float for x > 0 normal, to ~1 ulp: a 14-bit (AVX-512) or 12-bit (SSE / AVX)
+ * estimate and one Newton step; a division elsewhere. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vrcp(vf x) {
+    vf r = (vf)_mm512_rcp14_ps((__m512)x);
+    return r + r * (1.0f - x * r);
+}
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline vf vrcp(vf x) {
+    vf r = (vf)_mm256_rcp_ps((__m256)x);
+    return r + r * (1.0f - x * r);
+}
+#elif MMX_VW == 4 && defined(__SSE2__)
+static inline vf vrcp(vf x) {
+    vf r = (vf)_mm_rcp_ps((__m128)x);
+    return r + r * (1.0f - x * r);
+}
+#else
+static inline vf vrcp(vf x) { return 1.0f / x; }
+#endif
+
+/* 1/x for x > 0 normal, to ~1 ulp. AVX-512: a 14-bit estimate refined by two Newton steps
+ * (error squared by each), 5 operations that pipeline, where a zmm division costs ~19 cycles
+ * of throughput on Zen 5 (measured); elsewhere a division. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vd vdrcp(vd x) {
+    vd r = (vd)_mm512_rcp14_pd((__m512d)x);
+    r = r + r * (1.0 - x * r);
+    return r + r * (1.0 - x * r);
+}
+#else
+static inline vd vdrcp(vd x) { return 1.0 / x; }
+#endif
+
+/*
+ * exp(x) in double. n = round(x / ln2) (by the 1.5 * 2^52 trick: no float->int conversion,
+ * which AVX2 lacks for 64-bit lanes), r = x - n ln2 in two parts (fdlibm's split, exact
+ * product), |r| <= 0.347, e^r by its Taylor polynomial to degree 13 (truncation < 2e-17),
+ * times 2^n through the exponent bits. Error: ~1 ulp (measured on samples against libm exp,
+ * see the report in sparse_family.inc). x < -708 gives 0 (no denormals), x > 709 gives +inf,
+ * NaN is not handled.
+ */
+static inline vd vexpd(vd x) {
+    const vd magic = vdset(6755399441055744.0); /* 1.5 * 2^52 */
+    vl under = x < vdset(-708.0), over = x > vdset(709.0);
+    vd xc = vdsel(under, vdset(-708.0), vdsel(over, vdset(709.0), x));
+    vd t = xc * 1.4426950408889634 + magic;
+    vd n = t - magic;
+    vd r = xc - n * 6.93147180369123816490e-01;
+    r = r - n * 1.90821492927058770002e-10;
+    /* e^r = 1 + r + r^2 Q(r), Q(r) = sum_{k=0..11} r^k / (k+2)!, by Estrin's scheme: the
+     * same terms as Horner's rule with a dependency chain of ~6 operations instead of 13 (a
+     * row with few candidates waits on this latency, not on throughput) */
+    vd r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    vd q01 = 1.0 / 2.0 + r * (1.0 / 6.0), q23 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    vd q45 = 1.0 / 720.0 + r * (1.0 / 5040.0), q67 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+    vd q89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
+    vd q1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+    vd q = (q01 + r2 * q23) + r4 * (q45 + r2 * q67) + r8 * (q89 + r2 * q1011);
+    vd p = (r + 1.0) + r2 * q;
+    vl e = ((vl)t - (vl)magic + 1023) << 52;
+    vd y = p * (vd)e;
+    y = vdsel(under, vdset(0.0), y);
+    return vdsel(over, vdset(INFINITY), y);
+}
+
+/*
+ * log(x) in double for x > 0 normal (denormals, 0, inf, NaN are not handled). x = 2^e m,
+ * m in [sqrt(1/2), sqrt(2)), f = m - 1, s = f / (2 + f), log(1 + f) = 2 atanh(s) written as
+ * f - (f^2/2 - s (f^2/2 + R)) (fdlibm's form), R = sum_{k=1..10} 2 w^k / (2k + 1), w = s^2
+ * (|s| <= 0.1716: the next term is below 2e-19); e ln2 added in two parts. Error: ~1 ulp
+ * (measured on samples against libm log, see the report in sparse_family.inc).
+ */
+static inline vd vlogd(vd x) {
+    vl bits = (vl)x;
+    vl eb = bits >> 52; /* biased exponent (x > 0) */
+    vd m = (vd)((bits & 0x000fffffffffffffLL) | 0x3ff0000000000000LL); /* [1, 2) */
+    vl big = m > vdset(1.4142135623730951);
+    m = vdsel(big, m * 0.5, m);
+    /* exponent as a double by the 2^52 trick (AVX2 has no int64 -> double conversion) */
+    vd e = (vd)(eb | 0x4330000000000000LL) - (4503599627370496.0 + 1023.0);
+    e = e + vdsel(big, vdset(1.0), vdset(0.0));
+    vd f = m - 1.0, s = f * vdrcp(f + 2.0), w = s * s, hfsq = 0.5 * f * f;
+    /* R = w P(w), P of degree 9 by Estrin's scheme (see vexpd) */
+    vd w2 = w * w, w4 = w2 * w2, w8 = w4 * w4;
+    vd p01 = 2.0 / 3.0 + w * (2.0 / 5.0), p23 = 2.0 / 7.0 + w * (2.0 / 9.0);
+    vd p45 = 2.0 / 11.0 + w * (2.0 / 13.0), p67 = 2.0 / 15.0 + w * (2.0 / 17.0);
+    vd p89 = 2.0 / 19.0 + w * (2.0 / 21.0);
+    vd R = w * ((p01 + w2 * p23) + w4 * (p45 + w2 * p67) + w8 * p89);
+    return e * 6.93147180369123816490e-01 - ((hfsq - (s * (hfsq + R) + e * 1.90821492927058770002e-10)) - f);
 }
 
 #endif

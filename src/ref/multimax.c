@@ -13,12 +13,13 @@ static double ipow(double u, int k) {
     return r;
 }
 
+/* Terms with a zero coefficient are skipped: u^k may overflow (1e30^11) and 0 * inf is NaN. */
 double mmx_ref_sigma(double x, int order, const double *ranges, const double *ts) {
     double z = x;
     for (int k = 1; k <= order; k++) {
         double u = ranges[2 * k - 2] - x, v = x - ranges[2 * k - 1];
-        if (u > 0) z += ts[2 * k - 2] * ipow(u, k);
-        if (v > 0) z += ts[2 * k - 1] * ipow(v, k);
+        if (u > 0 && ts[2 * k - 2] != 0) z += ts[2 * k - 2] * ipow(u, k);
+        if (v > 0 && ts[2 * k - 1] != 0) z += ts[2 * k - 1] * ipow(v, k);
     }
     return z;
 }
@@ -30,24 +31,28 @@ void mmx_ref_sigma_backward(double *dx, double *dranges, double *dts, const doub
                             const double *ts) {
     for (int64_t i = 0; i < n; i++) {
         double gi = g[i];
-        if (x[i] == -INFINITY) {
+        if (x[i] == -INFINITY || gi == 0.0) { /* contributes exactly nothing (no 0 * inf) */
             dx[i] = 0.0;
             continue;
         }
         double slope = 1.0;
         for (int k = 1; k <= order; k++) {
             double u = ranges[2 * k - 2] - x[i], v = x[i] - ranges[2 * k - 1];
-            if (u > 0) {
+            if (u > 0) { /* zero coefficients add nothing to sigma' or dranges (no 0 * inf) */
                 double uk1 = ipow(u, k - 1);
-                slope -= k * ts[2 * k - 2] * uk1;
                 dts[2 * k - 2] += gi * uk1 * u;
-                dranges[2 * k - 2] += gi * k * ts[2 * k - 2] * uk1;
+                if (ts[2 * k - 2] != 0) {
+                    slope -= k * ts[2 * k - 2] * uk1;
+                    dranges[2 * k - 2] += gi * k * ts[2 * k - 2] * uk1;
+                }
             }
             if (v > 0) {
                 double vk1 = ipow(v, k - 1);
-                slope += k * ts[2 * k - 1] * vk1;
                 dts[2 * k - 1] += gi * vk1 * v;
-                dranges[2 * k - 1] -= gi * k * ts[2 * k - 1] * vk1;
+                if (ts[2 * k - 1] != 0) {
+                    slope += k * ts[2 * k - 1] * vk1;
+                    dranges[2 * k - 1] -= gi * k * ts[2 * k - 1] * vk1;
+                }
             }
         }
         dx[i] = slope * gi;
