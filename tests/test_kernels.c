@@ -237,6 +237,41 @@ static void check_exp(const mmx_kernels *k, t_rng *rng) {
     free(x), free(y);
 }
 
+/* ulp distance of a double from a long double value. */
+static double ulps_d(double got, long double want) {
+    double w = (double)want;
+    if (got == w) return 0.0;
+    return (double)fabsl((long double)got - want) / (nextafter(w, INFINITY) - w);
+}
+
+/* The float log (every positive float including denormals: log-uniform samples) and the
+ * double exp / log the sparse kernels use, against libm in higher precision. */
+static void check_log_expd(const mmx_kernels *k, t_rng *rng) {
+    enum { N = 1 << 18 };
+    float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    double *xd = malloc(sizeof(double) * N), *yd = malloc(sizeof(double) * N), worst = 0.0;
+    for (int i = 0; i < N; i++) x[i] = (float)exp(t_unif_in(rng, -103.0, 88.0)); /* 1e-45 .. 1e38 */
+    x[0] = 1.0f, x[1] = 1e-45f, x[2] = FLT_MAX, x[3] = 1.17549435e-38f;
+    k->log(y, x, N);
+    for (int i = 0; i < N; i++) worst = fmax(worst, ulps(y[i], log((double)x[i])));
+    T_CTX("log [%s]", k->isa);
+    CHECKF(worst <= 1.0, "max error %.3f ulp", worst);
+    double wexp = 0.0, wlog = 0.0;
+    for (int i = 0; i < N; i++) xd[i] = t_unif_in(rng, -708.0, 709.0);
+    xd[0] = 0.0, xd[1] = -1e-300;
+    k->exp_f64(yd, xd, N);
+    for (int i = 0; i < N; i++) wexp = fmax(wexp, ulps_d(yd[i], expl((long double)xd[i])));
+    for (int i = 0; i < N; i++) xd[i] = exp(t_unif_in(rng, -690.0, 690.0));
+    xd[0] = 1.0, xd[1] = DBL_MIN, xd[2] = DBL_MAX;
+    k->log_f64(yd, xd, N);
+    for (int i = 0; i < N; i++) wlog = fmax(wlog, ulps_d(yd[i], logl((long double)xd[i])));
+    T_CTX("exp_f64 / log_f64 [%s]", k->isa);
+    CHECKF(wexp <= 2.0, "exp_f64 max error %.3f ulp", wexp);
+    CHECKF(wlog <= 2.0, "log_f64 max error %.3f ulp", wlog);
+    printf("log [%s]: %.3f ulp; exp_f64 %.3f ulp, log_f64 %.3f ulp (samples)\n", k->isa, worst, wexp, wlog);
+    free(x), free(y), free(xd), free(yd);
+}
+
 int main(void) {
     t_case cases[16];
     int nc = make_cases(cases);
@@ -250,6 +285,7 @@ int main(void) {
         CHECK_STATUS(mmx_set_isa(isas[i]), MMX_OK);
         t_rng rng = t_rng_seed(42 + (uint64_t)i);
         check_exp(k, &rng);
+        check_log_expd(k, &rng);
         for (int c = 0; c < nc; c++) {
             for (int s = 0; s < N_COLS; s++) check_case(&cases[c], k_cols[s], &rng);
             check_threads(&cases[c], &rng);

@@ -310,6 +310,34 @@ static void test_dalpha(void)
         }
 }
 
+/* Equal scores give the uniform distribution for every alpha, also where tau is tiny
+ * (alpha = 8 on 196 entries: tau = -(1/196)^7 ~ -1e-16) and for a fully tied prefix with
+ * entries exactly on the threshold (exact zeros). */
+static void test_equal_scores(void)
+{
+    const double alphas[] = {1.05, 1.5, 2.0, 3.0, 8.0};
+    double x[196], y[196];
+    float xf[196], yf[196];
+    for (int i = 0; i < 196; i++) x[i] = 1.0, xf[i] = 1.0f;
+    for (size_t a = 0; a < sizeof alphas / sizeof alphas[0]; a++) {
+        mmx_norm nm = mmx_norm_entmax(alphas[a]);
+        T_CTX("entmax alpha=%g on 196 equal scores", alphas[a]);
+        CHECK_STATUS(mmx_forward_f64(&nm, y, 196, x, 196, 1, 196), MMX_OK);
+        CHECK_STATUS(mmx_forward_f32(&nm, yf, 196, xf, 196, 1, 196), MMX_OK);
+        int ok = 1;
+        for (int i = 0; i < 196; i++) ok &= fabs(y[i] - 1.0 / 196) < 1e-15 && fabs(yf[i] - 1.0 / 196) < 1e-8;
+        CHECK(ok);
+    }
+    /* 0.5 0.25 0.25 0 0 -0.25 under sparsemax: the zeros sit exactly on tau = -0.5 */
+    double t[6] = {0.5, 0.25, 0.25, 0.0, 0.0, -0.25}, p[6];
+    mmx_norm sm = mmx_norm_sparsemax(), e2 = mmx_norm_entmax(2.0);
+    T_CTX("entries exactly on the threshold");
+    CHECK_STATUS(mmx_forward_f64(&sm, p, 6, t, 6, 1, 6), MMX_OK);
+    CHECK(p[0] == 0.5 && p[1] == 0.25 && p[2] == 0.25 && p[3] == 0.0 && p[4] == 0.0 && p[5] == 0.0);
+    CHECK_STATUS(mmx_forward_f64(&e2, p, 6, t, 6, 1, 6), MMX_OK);
+    CHECK(p[3] == 0.0 && p[4] == 0.0 && p[5] == 0.0);
+}
+
 int main(void)
 {
     test_sweeps();
@@ -319,5 +347,6 @@ int main(void)
     test_entmax_hand_cases();
     test_backward_closed_form();
     test_dalpha();
+    test_equal_scores();
     return t_summary();
 }

@@ -38,8 +38,8 @@ static mmx_kmod to_kmod(const mmx_norm *nm) {
     return m;
 }
 
-static float alpha_of(const mmx_norm *nm) {
-    return nm->kind == MMX_NORM_SPARSEMAX ? 2.0f : nm->kind == MMX_NORM_ENTMAX15 ? 1.5f : (float)nm->alpha;
+static double alpha_of(const mmx_norm *nm) {
+    return nm->kind == MMX_NORM_SPARSEMAX ? 2.0 : nm->kind == MMX_NORM_ENTMAX15 ? 1.5 : nm->alpha;
 }
 
 /* Rows done by the kernel; 0 if this ISA has no kernel for the normalizer (the reference
@@ -56,7 +56,7 @@ static int64_t fwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_km
                                 : 0;
     case MMX_NORM_SPARSEMAX: return k->sparsemax_fwd ? k->sparsemax_fwd(y, ldy, x, ldx, rows, n) : 0;
     case MMX_NORM_ENTMAX15: return k->entmax15_fwd ? k->entmax15_fwd(y, ldy, x, ldx, rows, n) : 0;
-    case MMX_NORM_ENTMAX: return k->entmax_fwd ? k->entmax_fwd(y, ldy, x, ldx, rows, n, (float)nm->alpha) : 0;
+    case MMX_NORM_ENTMAX: return k->entmax_fwd ? k->entmax_fwd(y, ldy, x, ldx, rows, n, nm->alpha) : 0;
     case MMX_NORM_COUNT: break;
     }
     return 0;

@@ -6,6 +6,7 @@
 #include "kernels/softmax_family.inc"
 #include "kernels/softmax_family_bwd.inc"
 #include "kernels/sparse_family.inc"
+#include "kernels/math_slots.inc"
 
 const mmx_kernels mmx_kernels_avx512 = {
     .isa = "avx512",
@@ -19,4 +20,7 @@ const mmx_kernels mmx_kernels_avx512 = {
     .entmax_fwd = k_entmax_fwd,
     .entmax_bwd = k_entmax_bwd,
     .exp = k_exp,
+    .log = k_log,
+    .exp_f64 = k_exp_f64,
+    .log_f64 = k_log_f64,
 };

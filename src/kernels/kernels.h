@@ -71,14 +71,18 @@ typedef struct {
     int64_t (*entmax15_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                             int64_t n);
     int64_t (*entmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
-                          int64_t n, float alpha);
+                          int64_t n, double alpha);
     /* dx = s dy - s <s, dy> / sum s, s = y^(2-alpha) on the support; dalpha (may be NULL) +=. */
     int64_t (*entmax_bwd)(float *dx, int64_t lddx, double *dalpha, const float *dy,
                           int64_t lddy, const float *y, int64_t ldy, int64_t rows, int64_t n,
-                          float alpha);
+                          double alpha);
 
-    /* y = exp(x) elementwise with the kernels' exp (for its accuracy test). */
+    /* The kernels' elementwise maths over arrays (for their accuracy tests): exp, log (x > 0)
+     * in float; exp, log (x > 0 normal) in double. */
     void (*exp)(float *y, const float *x, int64_t n);
+    void (*log)(float *y, const float *x, int64_t n);
+    void (*exp_f64)(double *y, const double *x, int64_t n);
+    void (*log_f64)(double *y, const double *x, int64_t n);
 } mmx_kernels;
 
 /* The tables, one per ISA (each defined in its own file, compiled with its own flags). */

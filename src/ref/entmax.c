@@ -41,11 +41,12 @@ void mmx_ref_entmax_forward(double *y, const double *x, int64_t n, double alpha)
         else hi = mid;
     }
     /* hi >= tau*: an entry exactly on the threshold (ties, quantized scores) gets an exact 0,
-     * as do entries within a few ulps of it (their exact p is below 1e-15^b). */
+     * as do entries within a few ulps of it (8 * 2^-52 |tau|, relative: at a large alpha on
+     * equal scores |tau| ~ 1e-16). */
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) {
         double v = (x[i] - m) * a1 - hi;
-        y[i] = v > 8 * 0x1p-52 ? ppow(v, b) : 0.0;
+        y[i] = v > 8 * 0x1p-52 * fabs(hi) ? ppow(v, b) : 0.0;
         s += y[i];
     }
     for (int64_t i = 0; i < n; i++) y[i] /= s;

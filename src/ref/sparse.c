@@ -26,9 +26,10 @@ static int64_t sorted_shifted(double *s, const double *x, int64_t n, double scal
     return k;
 }
 
-/* Scores are shifted by the max, so the support lies within [-1, 0]: an entry within
- * MMX_REF_TIE of tau is on the threshold up to rounding, and gets an exact 0. */
-#define MMX_REF_TIE (8 * 0x1p-52)
+/* An entry within a few ulps of tau (8 * 2^-52 |tau|) is on the threshold up to the rounding
+ * of the shifted scores (ties, quantized scores), and gets an exact 0. Relative to |tau|: at
+ * a large alpha on equal scores |tau| is tiny (1e-16), and an absolute cut would zero all. */
+#define MMX_REF_TIE(tau) (8 * 0x1p-52 * fabs(tau))
 
 /* Support size k = the largest j with 1 + j s_(j) > sum_{i<=j} s_(i);
  * tau = (sum_{i<=k} s_(i) - 1) / k;  p = max(x - max - tau, 0). */
@@ -43,7 +44,7 @@ void mmx_ref_sparsemax_forward(double *y, double *scratch, const double *x, int6
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
         double v = x[i] - m - tau;
-        y[i] = v > MMX_REF_TIE ? v : 0.0;
+        y[i] = v > MMX_REF_TIE(tau) ? v : 0.0;
         sum += y[i];
     }
     for (int64_t i = 0; i < n; i++) y[i] /= sum;
@@ -67,7 +68,7 @@ void mmx_ref_entmax15_forward(double *y, double *scratch, const double *x, int64
     double total = 0.0;
     for (int64_t i = 0; i < n; i++) {
         double v = (x[i] - m) * 0.5 - tau;
-        y[i] = v > MMX_REF_TIE ? v * v : 0.0;
+        y[i] = v > MMX_REF_TIE(tau) ? v * v : 0.0;
         total += y[i];
     }
     for (int64_t i = 0; i < n; i++) y[i] /= total;
