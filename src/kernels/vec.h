@@ -54,7 +54,30 @@ static inline int vany(vi m) {
     return r != 0;
 }
 
-/* The first k < MMX_VW floats of p in a vector, the other lanes set to fill. */
+/* The first k < MMX_VW floats of p in a vector, the other lanes set to fill; and the store
+ * of the first k lanes. Masked loads / stores where the ISA has them (a lane loop goes
+ * through the stack: a store-forwarding stall on every row's tail); they never touch memory
+ * past p + k. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vload_part(const float *p, int64_t k, float fill) {
+    return (vf)_mm512_mask_loadu_ps((__m512)vset(fill), (__mmask16)((1u << k) - 1), p);
+}
+static inline void vstore_part(float *p, vf v, int64_t k) {
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << k) - 1), (__m512)v);
+}
+#elif MMX_VW == 8 && defined(__AVX2__)
+static inline vi vtail_mask(int64_t k) { /* lanes < k all ones */
+    const vi lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    return lane < (int32_t)k;
+}
+static inline vf vload_part(const float *p, int64_t k, float fill) {
+    vi m = vtail_mask(k);
+    return vsel(m, (vf)_mm256_maskload_ps(p, (__m256i)m), vset(fill));
+}
+static inline void vstore_part(float *p, vf v, int64_t k) {
+    _mm256_maskstore_ps(p, (__m256i)vtail_mask(k), (__m256)v);
+}
+#else
 static inline vf vload_part(const float *p, int64_t k, float fill) {
     vf v = vset(fill);
     for (int64_t i = 0; i < k; i++) v[i] = p[i];
@@ -63,6 +86,7 @@ static inline vf vload_part(const float *p, int64_t k, float fill) {
 static inline void vstore_part(float *p, vf v, int64_t k) {
     for (int64_t i = 0; i < k; i++) p[i] = v[i];
 }
+#endif
 
 /* Horizontal max, and horizontal sum in double (the lanes are partial sums of a block): a
  * shuffle tree where the ISA has one (a lane loop costs ~2 instructions per lane, which
