@@ -9,7 +9,7 @@ set -euo pipefail
 mode=${1:-test}
 APT_PKGS=(build-essential cmake)
 if [ "$mode" = test ]; then
-  APT_PKGS+=(python3 python3-numpy python3-torch python3-pytest)
+  APT_PKGS+=(python3 python3-pip python3-numpy python3-torch python3-pytest)
 fi
 
 missing=()

@@ -1,0 +1,44 @@
+/*
+ * dev/instr_count.c - runs one float32 normalizer call REPS times, for counting instructions
+ * under valgrind (stable on shared machines, unlike timings). valgrind has no AVX-512, so the
+ * library dispatches to its AVX2 kernels there. Per-element count of an op:
+ *
+ *   cmake --build build --target instr_count
+ *   for reps in 0 4; do OMP_NUM_THREADS=1 valgrind --tool=callgrind \
+ *     --callgrind-out-file=/dev/null ./build/instr_count OP 64 4096 $reps; done
+ *   -> (I_refs(4) - I_refs(0)) / (4 * 64 * 4096)
+ *
+ * OP: 0 softmax fwd, 1 softmax bwd, 2 multimax fwd, 3 multimax bwd (order 2, the benchmark's
+ * modulator).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "multimax.h"
+
+int main(int argc, char **argv) {
+    if (argc != 5) {
+        fprintf(stderr, "usage: instr_count OP ROWS COLS REPS  (OP 0..3, see the source)\n");
+        return 2;
+    }
+    int op = atoi(argv[1]), reps = atoi(argv[4]);
+    long rows = atol(argv[2]), cols = atol(argv[3]);
+    size_t n = (size_t)rows * (size_t)cols;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4), *dx = malloc(n * 4);
+    if (op < 0 || op > 3 || rows < 1 || cols < 1 || !x || !y || !dy || !dx) return 2;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (float)((i * 2654435761u) % 1000) / 300.0f;
+        dy[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
+    }
+    double ranges[4] = {-1, 2, -1, 2}, ts[4] = {0.1, -0.1, 0.02, -0.02}, dr[4] = {0}, dt[4] = {0};
+    mmx_norm norms[2] = {mmx_norm_softmax(1.0), mmx_norm_multimax(2, ranges, ts)};
+    mmx_norm *nm = &norms[op / 2];
+    mmx_param_grads pg = {dr, dt, NULL};
+    mmx_forward_f32(nm, y, cols, x, cols, rows, cols);
+    for (int r = 0; r < reps; r++) {
+        if (op % 2 == 0) mmx_forward_f32(nm, y, cols, x, cols, rows, cols);
+        else mmx_backward_f32(nm, dx, cols, &pg, dy, cols, y, cols, x, cols, rows, cols);
+    }
+    free(x), free(y), free(dy), free(dx);
+    return 0;
+}
