@@ -64,8 +64,9 @@ typedef struct {
     int64_t (*evsoftmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                              int64_t n, float w_low);
 
-    /* Sparse family (alpha = 2 SparseMax, 1.5 EntMax-1.5, else bisection-free alpha-EntMax).
-     * NULL until an ISA provides it: the driver then uses the reference. */
+    /* Sparse family, no sort (sparse_family.inc): SparseMax, exact 1.5-EntMax, and alpha-EntMax
+     * (safeguarded Newton; alpha outside [1.001, 3] is declined to the reference). Any slot
+     * may be NULL: the driver then uses the reference for that normalizer. */
     int64_t (*sparsemax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                              int64_t n);
     int64_t (*entmax15_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
