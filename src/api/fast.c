@@ -90,89 +90,101 @@ static int n_threads(int64_t rows, int64_t cols) {
     return rows * cols < MMX_SERIAL_BELOW ? 1 : mmx_get_num_threads();
 }
 
-/* The first block with an error: its message is rebuilt on the calling thread by `recheck`
- * (worker threads' messages are theirs). */
-static int first_bad(const block_out *out, int nb) {
-    for (int b = 0; b < nb; b++)
-        if (out[b].bad >= 0) return b;
-    return -1;
+/* One call's work: the buffers of a forward (y, x) or a backward (dx, dy, y, x). */
+typedef struct {
+    const char *fn;
+    const mmx_norm *nm;
+    const mmx_kernels *k;
+    mmx_kmod mod;
+    int bwd;
+    int64_t rows, cols;
+    float *out;             /* y (fwd) or dx (bwd)  */
+    int64_t ldout;
+    const float *dy, *y, *x; /* dy, y: bwd only     */
+    int64_t lddy, ldy, ldx;
+} job;
+
+/* The kernel on rows [r, r1); returns the first row it did not do. */
+static int64_t job_kernel(const job *j, int64_t r, int64_t r1, mmx_grad_acc *acc) {
+    if (!j->bwd)
+        return r + fwd_kernel(j->k, j->nm, &j->mod, j->out + r * j->ldout, j->ldout,
+                              j->x + r * j->ldx, j->ldx, r1 - r, j->cols);
+    return r + bwd_kernel(j->k, j->nm, &j->mod, j->out + r * j->ldout, j->ldout, acc,
+                          j->dy + r * j->lddy, j->lddy, j->y + r * j->ldy, j->ldy,
+                          j->x ? j->x + r * j->ldx : NULL, j->ldx, r1 - r, j->cols);
 }
 
-mmx_status mmx_fast_forward(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
-                            const float *x, int64_t ldx, int64_t rows, int64_t cols) {
-    const mmx_kernels *k = mmx_kernels_active();
-    const mmx_kmod mod = to_kmod(nm);
-    const int nb = rows < MMX_BLOCKS ? (int)rows : MMX_BLOCKS;
-    block_out out[MMX_BLOCKS];
-    mmx_view yv = mmx_view_f32(y, ldy);
-    mmx_cview xv = mmx_cview_f32(x, ldx);
-#ifdef MMX_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads(rows, cols))
-#endif
-    for (int b = 0; b < nb; b++) {
-        int64_t r = rows * b / nb, r1 = rows * (b + 1) / nb;
-        double *buf = NULL;
-        out[b].bad = -1;
-        while (r < r1) {
-            r += fwd_kernel(k, nm, &mod, y + r * ldy, ldy, x + r * ldx, ldx, r1 - r, cols);
-            if (r >= r1) break;
-            mmx_status st = buf || (buf = malloc(3 * (size_t)cols * sizeof *buf)) ? MMX_OK : MMX_ERR_NOMEM;
-            if (!st) st = mmx_check_forward_values(fn, nm, xv, r, r + 1, cols, buf);
-            if (!st) mmx_ref_forward_rows(nm, yv, xv, r, r + 1, cols, buf);
-            if (st && out[b].bad < 0) out[b].bad = r, out[b].st = st;
-            r++;
-        }
-        free(buf);
+/* Row r through the checked reference: checks it and, unless check_only, computes it.
+ * buf: 4*cols doubles. */
+static mmx_status job_reference(const job *j, int64_t r, double *buf, mmx_grad_acc *acc,
+                                int check_only) {
+    mmx_cview xv = mmx_cview_f32(j->x, j->ldx);
+    mmx_view outv = mmx_view_f32(j->out, j->ldout);
+    if (!j->bwd) {
+        mmx_status st = mmx_check_forward_values(j->fn, j->nm, xv, r, r + 1, j->cols, buf);
+        if (!st && !check_only) mmx_ref_forward_rows(j->nm, outv, xv, r, r + 1, j->cols, buf);
+        return st;
     }
-    int b = first_bad(out, nb);
-    if (b < 0) return MMX_OK;
-    double *buf = malloc(3 * (size_t)cols * sizeof *buf);
-    mmx_status st = buf ? mmx_check_forward_values(fn, nm, xv, out[b].bad, out[b].bad + 1, cols, buf) : MMX_OK;
+    mmx_cview dyv = mmx_cview_f32(j->dy, j->lddy), yv = mmx_cview_f32(j->y, j->ldy);
+    mmx_status st = mmx_check_backward_values(j->fn, j->nm, dyv, yv, xv, r, r + 1, j->cols, buf);
+    if (!st && !check_only) mmx_ref_backward_rows(j->nm, outv, acc, dyv, yv, xv, r, r + 1, j->cols, buf);
+    return st;
+}
+
+/* Block b: the kernel, and the reference for each row it declines. */
+static void job_block(const job *j, int b, int nb, block_out *out) {
+    int64_t r = j->rows * b / nb, r1 = j->rows * (b + 1) / nb;
+    double *buf = NULL;
+    while ((r = job_kernel(j, r, r1, &out->acc)) < r1) {
+        mmx_status st = buf || (buf = malloc(4 * (size_t)j->cols * sizeof *buf)) ? MMX_OK : MMX_ERR_NOMEM;
+        if (!st) st = job_reference(j, r, buf, &out->acc, 0);
+        if (st && out->bad < 0) out->bad = r, out->st = st;
+        r++;
+    }
     free(buf);
-    return st ? st : mmx_fail(out[b].st, fn, "row %lld: %s", (long long)out[b].bad, mmx_status_str(out[b].st));
 }
 
-mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int64_t lddx,
-                             mmx_grad_acc *acc, const float *dy, int64_t lddy, const float *y,
-                             int64_t ldy, const float *x, int64_t ldx, int64_t rows,
-                             int64_t cols) {
-    const mmx_kernels *k = mmx_kernels_active();
-    const mmx_kmod mod = to_kmod(nm);
-    const int nb = rows < MMX_BLOCKS ? (int)rows : MMX_BLOCKS;
+static mmx_status job_run(const job *j, mmx_grad_acc *acc) {
+    const int nb = j->rows < MMX_BLOCKS ? (int)j->rows : MMX_BLOCKS;
     block_out out[MMX_BLOCKS];
-    mmx_view dxv = mmx_view_f32(dx, lddx);
-    mmx_cview dyv = mmx_cview_f32(dy, lddy), yv = mmx_cview_f32(y, ldy), xv = mmx_cview_f32(x, ldx);
+    memset(out, 0, sizeof out);
 #ifdef MMX_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads(rows, cols))
+#pragma omp parallel for schedule(static) num_threads(n_threads(j->rows, j->cols))
 #endif
     for (int b = 0; b < nb; b++) {
-        int64_t r = rows * b / nb, r1 = rows * (b + 1) / nb;
-        double *buf = NULL;
-        memset(&out[b], 0, sizeof out[b]);
         out[b].bad = -1;
-        while (r < r1) {
-            r += bwd_kernel(k, nm, &mod, dx + r * lddx, lddx, &out[b].acc, dy + r * lddy, lddy,
-                            y + r * ldy, ldy, x ? x + r * ldx : NULL, ldx, r1 - r, cols);
-            if (r >= r1) break;
-            mmx_status st = buf || (buf = malloc(4 * (size_t)cols * sizeof *buf)) ? MMX_OK : MMX_ERR_NOMEM;
-            if (!st) st = mmx_check_backward_values(fn, nm, dyv, yv, xv, r, r + 1, cols, buf);
-            if (!st) mmx_ref_backward_rows(nm, dxv, &out[b].acc, dyv, yv, xv, r, r + 1, cols, buf);
-            if (st && out[b].bad < 0) out[b].bad = r, out[b].st = st;
-            r++;
-        }
-        free(buf);
+        job_block(j, b, nb, &out[b]);
     }
-    for (int b = 0; b < nb; b++) { /* block order: deterministic sums */
+    for (int b = 0; acc && b < nb; b++) { /* block order: deterministic sums */
         for (int i = 0; i < 2 * MMX_MULTIMAX_MAX_ORDER; i++) {
             acc->dranges[i] += out[b].acc.dranges[i];
             acc->dts[i] += out[b].acc.dts[i];
         }
         acc->dalpha += out[b].acc.dalpha;
     }
-    int b = first_bad(out, nb);
-    if (b < 0) return MMX_OK;
-    double *buf = malloc(4 * (size_t)cols * sizeof *buf);
-    mmx_status st = buf ? mmx_check_backward_values(fn, nm, dyv, yv, xv, out[b].bad, out[b].bad + 1, cols, buf) : MMX_OK;
-    free(buf);
-    return st ? st : mmx_fail(out[b].st, fn, "row %lld: %s", (long long)out[b].bad, mmx_status_str(out[b].st));
+    for (int b = 0; b < nb; b++) { /* the first bad row; its message rebuilt on this thread */
+        if (out[b].bad < 0) continue;
+        double *buf = malloc(4 * (size_t)j->cols * sizeof *buf);
+        mmx_status st = buf ? job_reference(j, out[b].bad, buf, NULL, 1) : MMX_OK;
+        free(buf);
+        return st ? st : mmx_fail(out[b].st, j->fn, "row %lld: %s", (long long)out[b].bad, mmx_status_str(out[b].st));
+    }
+    return MMX_OK;
+}
+
+mmx_status mmx_fast_forward(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
+                            const float *x, int64_t ldx, int64_t rows, int64_t cols) {
+    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = to_kmod(nm), .bwd = 0,
+             .rows = rows, .cols = cols, .out = y, .ldout = ldy, .x = x, .ldx = ldx};
+    return job_run(&j, NULL);
+}
+
+mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int64_t lddx,
+                             mmx_grad_acc *acc, const float *dy, int64_t lddy, const float *y,
+                             int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                             int64_t cols) {
+    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = to_kmod(nm), .bwd = 1,
+             .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
+             .y = y, .ldy = ldy, .x = x, .ldx = ldx};
+    return job_run(&j, acc);
 }
