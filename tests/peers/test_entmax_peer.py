@@ -314,14 +314,7 @@ def test_entmax_fully_masked_rows(case, cols, precision):
     are unchanged (compared with the package on the rows without them)."""
     name, alpha = case
     X, DY, nargs = entmax_case(case, cols, precision)
-    cols = X.shape[1]
-    at = [0, 2, X.shape[0] + 2]
-    Xm, DYm = X, DY
-    for i in at:
-        Xm = np.insert(Xm, i, np.full(cols, NEG_INF), axis=0)
-        DYm = np.insert(DYm, i, np.ones(cols), axis=0)
-    masked = np.zeros(Xm.shape[0], dtype=bool)
-    masked[at] = True
+    Xm, DYm, masked = peerlib.with_masked_rows(X, DY)
     got = cli_apply(nargs, Xm, precision)
     check_exact_zero(got[masked], np.ones(got[masked].shape, dtype=bool),
                      f"{case_id(case)}: output of fully masked rows")

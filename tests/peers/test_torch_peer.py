@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from peerlib import (COLS, F32, NEG_INF, PRECISIONS, as_precision, check_exact_zero,
+from peerlib import (COLS, F32, NEG_INF, PRECISIONS, with_masked_rows, as_precision, check_exact_zero,
                      check_param_grad, check_rows, cli_apply, cli_vjp, finite_mask, large_batch,
                      make_batch, make_dy, norm_args, rng_for, t64, torch)
 
@@ -400,19 +400,6 @@ def test_evsoftmax_mean_ties_and_large(eval_mode, precision):
 # ---------------------------------------------------------------------------------------
 # Fully masked rows (torch.softmax gives NaN there: checked against the policy instead)
 # ---------------------------------------------------------------------------------------
-
-
-def with_masked_rows(X, DY):
-    """Insert all -inf rows at the front, in the middle and at the end."""
-    cols = X.shape[1]
-    at = [0, 1 + X.shape[0] // 2, X.shape[0] + 2]
-    Xm, DYm = X, DY
-    for i in at:
-        Xm = np.insert(Xm, i, np.full(cols, NEG_INF), axis=0)
-        DYm = np.insert(DYm, i, np.ones(cols), axis=0)
-    masked = np.zeros(Xm.shape[0], dtype=bool)
-    masked[at] = True
-    return Xm, DYm, masked
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
