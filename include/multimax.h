@@ -260,6 +260,106 @@ mmx_status mmx_metrics_f64(double *m, double *s, double *m_mean, double *s_mean,
                            int64_t rows, int64_t cols, double eps);
 
 /* ---------------------------------------------------------------------------------
+ * Fused multi-head attention with any normalizer
+ * ------------------------------------------------------------------------------- */
+
+/*
+ * out = f(scale * q k^T + mask) v per batch item b and head h, where f is any normalizer
+ * (mmx_norm) applied row-wise to the scaled scores, without ever forming the Tq x Tk score
+ * matrix:
+ *   SOFTMAX, MULTIMAX: tiled online softmax ("flash"): each tile of scores is modulated
+ *       (sigma, or 1/t) and exponentiated against a running row maximum; the forward stores
+ *       one statistic pair per row (the shift and the sum); the backward recomputes the
+ *       scores tile by tile. Extra memory: O(B*H*Tq) statistics plus a fixed tile
+ *       workspace per thread.
+ *   SPARSEMAX, ENTMAX15, ENTMAX, EVSOFTMAX: per block of 64 query rows, the score strip
+ *       (64 x Tk) is formed in the thread's workspace and normalised exactly by the
+ *       library's row kernels; out = P v multiplies only the key tiles where a row has
+ *       support, and the backward skips those tiles too. Extra memory grows like Tk.
+ * The MultiMax modulator (and alpha) is shared by every head of the call, as in the paper:
+ * its gradients are summed over batch, heads and rows.
+ *
+ * Shapes (row-major, contiguous):
+ *   q, out, dq:        (B, H, Tq, D)       k, v, dk, dv:   (B, H, Tk, D)
+ *   stats:             (B, H, Tq, MMX_ATTN_STATS) floats, written by the forward and read by
+ *                      the backward (what the backward needs per row; meaning internal)
+ * Masks: key j is visible to query i of batch item b iff
+ *   j < key_len[b]                 (when key_len != NULL: padding; 0 <= key_len[b] <= Tk)
+ *   and j <= i + (Tk - Tq)         (when causal: aligned at the bottom right, so Tq == Tk is
+ *                                   the usual lower triangle and Tq = 1 sees every key)
+ * A query row with no visible key gets out = 0 and zero gradients (never NaN).
+ *
+ * Workspace: no hidden allocation. Ask mmx_attn_workspace_size() for the bytes a forward or
+ * backward call needs with the current thread count (mmx_get_num_threads()) and pass a
+ * buffer at least that large (any alignment); calling with fewer threads needs no more.
+ *
+ * Errors: a bad descriptor, size, pointer or workspace gives a status and a message and
+ * writes nothing. NaN / +-inf anywhere in q, k, v (or dout) is MMX_ERR_VALUE naming the
+ * tensor and index, checked before anything is written. A score that overflows float32
+ * (|scale q.k| > FLT_MAX, or sigma of a score overflowing) is MMX_ERR_VALUE too; then the
+ * outputs (out, or dq, dk, dv) are set to zero and parameter gradients are left unchanged.
+ *
+ * Results do not depend on the number of threads (work is cut into fixed pieces, scalar
+ * gradients and split key/value gradients are summed in a fixed order).
+ */
+
+/* floats of statistics per query row in `stats` */
+#define MMX_ATTN_STATS 4
+
+typedef struct {
+    int64_t batch, heads; /* B >= 1, H >= 1                                        */
+    int64_t tq, tk;       /* query and key lengths >= 1 (tq != tk: cross-attention)  */
+    int64_t dim;          /* head dimension D >= 1 (q, k and v share it)              */
+    double scale;         /* scores = scale * q.k; finite and > 0 (usually 1/sqrt(D)) */
+    int causal;           /* 1: key j visible to query i only if j <= i + tk - tq      */
+    const int32_t *key_len; /* (B) visible keys per batch item, or NULL for all         */
+} mmx_attn;
+
+/* A descriptor with every key visible and scale = 1/sqrt(dim). */
+mmx_attn mmx_attn_make(int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dim);
+
+/* Checks a descriptor (sizes, scale, key_len values). Every attention entry point calls it. */
+mmx_status mmx_attn_check(const mmx_attn *a);
+
+/* Bytes of workspace a forward (backward = 0) or backward (backward = 1) call with this
+ * descriptor and normalizer needs at the current thread count. */
+mmx_status mmx_attn_workspace_size(const mmx_attn *a, const mmx_norm *norm, int backward,
+                                   size_t *bytes);
+
+/*
+ * Forward.
+ *   out:   (B, H, Tq, D) output, overwritten
+ *   stats: (B, H, Tq, MMX_ATTN_STATS) for the backward, overwritten; may be NULL when no
+ *          backward will follow
+ *   q: (B, H, Tq, D)   k, v: (B, H, Tk, D)
+ */
+mmx_status mmx_attn_forward(const mmx_attn *a, const mmx_norm *norm, float *out, float *stats,
+                            const float *q, const float *k, const float *v, void *work,
+                            size_t work_bytes);
+
+/*
+ * Backward: the gradients of L with respect to q, k, v (overwritten) and the normalizer's
+ * scalars (accumulated into *pg, which may be NULL), given dout = dL/dout and the forward's
+ * out and stats (from the same q, k, v, descriptor and normalizer).
+ *   dq: (B, H, Tq, D)   dk, dv: (B, H, Tk, D)   dout, out: (B, H, Tq, D)
+ */
+mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq, float *dk,
+                             float *dv, mmx_param_grads *pg, const float *dout, const float *out,
+                             const float *stats, const float *q, const float *k, const float *v,
+                             void *work, size_t work_bytes);
+
+/*
+ * The attention probabilities, for analysis (small T: this materialises Tq x Tk per head).
+ *   head:   one head in [0, H), or -1 for every head
+ *   p:      (B, nh, Tq, Tk) probabilities, nh = 1 or H; masked entries are 0
+ *   scores: (B, nh, Tq, Tk) the normalizer's input (scale * q.k, -inf where masked), or
+ *           NULL; with p it feeds mmx_metrics_f32(..., p, Tk, scores, Tk, B*nh*Tq, Tk, eps)
+ *           for the paper's per-row sparsity and multi-modality
+ */
+mmx_status mmx_attn_probs(const mmx_attn *a, const mmx_norm *norm, int64_t head, float *p,
+                          float *scores, const float *q, const float *k);
+
+/* ---------------------------------------------------------------------------------
  * Build and machine information
  * ------------------------------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 mode=${1:-test}
-APT_PKGS=(build-essential cmake)
+APT_PKGS=(build-essential cmake libopenblas-openmp-dev)
 if [ "$mode" = test ]; then
   APT_PKGS+=(python3 python3-pip python3-numpy python3-torch python3-pytest)
 fi
