@@ -37,4 +37,15 @@ mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int6
                              int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                              int64_t cols);
 
+/* The same on rows [0, rows) serially on the calling thread, for drivers that own the threads
+ * (src/attn). *bad_row: the first row that failed (its outputs untouched), or -1; the message
+ * is left on this thread. */
+mmx_status mmx_fast_forward_serial(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
+                                   const float *x, int64_t ldx, int64_t rows, int64_t cols,
+                                   int64_t *bad_row);
+mmx_status mmx_fast_backward_serial(const char *fn, const mmx_norm *nm, float *dx, int64_t lddx,
+                                    mmx_grad_acc *acc, const float *dy, int64_t lddy,
+                                    const float *y, int64_t ldy, const float *x, int64_t ldx,
+                                    int64_t rows, int64_t cols, int64_t *bad_row);
+
 #endif

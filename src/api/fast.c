@@ -25,19 +25,6 @@ typedef struct {
     mmx_grad_acc acc;
 } block_out;
 
-static mmx_kmod to_kmod(const mmx_norm *nm) {
-    mmx_kmod m;
-    memset(&m, 0, sizeof m);
-    if (nm->kind != MMX_NORM_MULTIMAX) return m;
-    m.order = nm->order;
-    for (int i = 0; i < 2 * nm->order; i++) {
-        m.ranges[i] = (float)nm->ranges[i];
-        m.ts[i] = (float)nm->ts[i];
-    }
-    mmx_kmod_prepare(&m);
-    return m;
-}
-
 static double alpha_of(const mmx_norm *nm) {
     return nm->kind == MMX_NORM_SPARSEMAX ? 2.0 : nm->kind == MMX_NORM_ENTMAX15 ? 1.5 : nm->alpha;
 }
@@ -174,7 +161,7 @@ static mmx_status job_run(const job *j, mmx_grad_acc *acc) {
 
 mmx_status mmx_fast_forward(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
                             const float *x, int64_t ldx, int64_t rows, int64_t cols) {
-    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = to_kmod(nm), .bwd = 0,
+    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 0,
              .rows = rows, .cols = cols, .out = y, .ldout = ldy, .x = x, .ldx = ldx};
     return job_run(&j, NULL);
 }
@@ -183,8 +170,40 @@ mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int6
                              mmx_grad_acc *acc, const float *dy, int64_t lddy, const float *y,
                              int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                              int64_t cols) {
-    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = to_kmod(nm), .bwd = 1,
+    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 1,
              .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
              .y = y, .ldy = ldy, .x = x, .ldx = ldx};
     return job_run(&j, acc);
+}
+
+/* The serial forms, for drivers that own the threads (src/attn): one block, this thread. */
+mmx_status mmx_fast_forward_serial(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
+                                   const float *x, int64_t ldx, int64_t rows, int64_t cols,
+                                   int64_t *bad_row) {
+    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 0,
+             .rows = rows, .cols = cols, .out = y, .ldout = ldy, .x = x, .ldx = ldx};
+    block_out out = {.bad = -1};
+    job_block(&j, 0, 1, &out);
+    *bad_row = out.bad;
+    return out.bad < 0 ? MMX_OK : out.st;
+}
+
+mmx_status mmx_fast_backward_serial(const char *fn, const mmx_norm *nm, float *dx, int64_t lddx,
+                                    mmx_grad_acc *acc, const float *dy, int64_t lddy,
+                                    const float *y, int64_t ldy, const float *x, int64_t ldx,
+                                    int64_t rows, int64_t cols, int64_t *bad_row) {
+    job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 1,
+             .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
+             .y = y, .ldy = ldy, .x = x, .ldx = ldx};
+    block_out out = {.bad = -1};
+    job_block(&j, 0, 1, &out);
+    if (acc) {
+        for (int i = 0; i < 2 * MMX_MULTIMAX_MAX_ORDER; i++) {
+            acc->dranges[i] += out.acc.dranges[i];
+            acc->dts[i] += out.acc.dts[i];
+        }
+        acc->dalpha += out.acc.dalpha;
+    }
+    *bad_row = out.bad;
+    return out.bad < 0 ? MMX_OK : out.st;
 }

@@ -1,13 +1,93 @@
-/* Internal interface of the fused attention (src/attn). */
+/*
+ * Internal interface of the fused attention (src/attn).
+ *
+ * A call is cut into work items that do not depend on the thread count:
+ *   forward:  one item per (b, h, query block of MMX_ATTN_BQ rows);
+ *   backward: one item per (b, h, group of query blocks), G groups per (b, h), G chosen from
+ *             the shape alone (enough items for the cores when B*H is small). With G > 1 each
+ *             item accumulates dk, dv into its own slice, summed in group order afterwards.
+ * Threads (OpenMP) take whole items; each thread has its own slice of the workspace. Scalar
+ * gradients are summed per item in double and then over items in item order.
+ */
 #ifndef MMX_ATTN_INTERNAL_H
 #define MMX_ATTN_INTERNAL_H
 
+#include <stddef.h>
+
+#include "api/drivers.h"
+#include "kernels/kernels.h"
 #include "multimax.h"
 
 /* Largest B, H, Tq, Tk, D accepted (keeps every product of two of them in int64). */
 #define MMX_ATTN_MAX_SIZE ((int64_t)1 << 24)
+#define MMX_ATTN_BQ 64  /* query rows per block */
+#define MMX_ATTN_BK 128 /* keys per tile (flash; strip skipping granularity) */
+#define MMX_ATTN_ITEMS_TARGET 8 /* backward items wanted per call when B*H is small */
+
+/* How one item ended: status and the (b, h, query row) of its first failure. */
+typedef struct {
+    mmx_status st;
+    int64_t b, h, row;
+} attn_res;
+
+/* One call's plan: what the drivers need, and the workspace carved up. */
+typedef struct {
+    const char *fn;
+    const mmx_attn *a;
+    const mmx_norm *nm;
+    const mmx_kernels *k;
+    mmx_kmod mod;   /* MULTIMAX's modulator in float */
+    int flash;      /* SOFTMAX, MULTIMAX: online tiles; else the exact strip */
+    int bwd;
+    float alpha;    /* the score GEMM's factor: scale / t (SOFTMAX) or scale */
+    int64_t nqb;    /* query blocks per (b, h) */
+    int64_t groups; /* backward: query-block groups per (b, h) */
+    int64_t items;
+    int64_t ldk;    /* row stride of a score strip or tile */
+    int nthreads;
+    /* workspace */
+    char *thread_ws;
+    size_t thread_bytes;
+    attn_res *res;       /* (items) */
+    mmx_grad_acc *acc;   /* (items), backward */
+    float *dkv;          /* (items, 2, Tk, D), backward with groups > 1 */
+} attn_plan;
 
 /* mmx_attn_check with messages naming fn. */
 mmx_status mmx_attn_validate(const char *fn, const mmx_attn *a);
+
+/* Keys visible to query row i of batch item b (a prefix [0, n) of the keys). */
+static inline int64_t attn_visible(const mmx_attn *a, int64_t b, int64_t i) {
+    int64_t n = a->key_len ? a->key_len[b] : a->tk;
+    if (a->causal && i + a->tk - a->tq + 1 < n) n = i + a->tk - a->tq + 1;
+    return n < 0 ? 0 : n;
+}
+
+/* Visible counts of rows [q0, q0 + rows) into nv; returns their max. */
+int64_t attn_visible_rows(const mmx_attn *a, int64_t b, int64_t q0, int64_t rows, int32_t *nv);
+
+/* Plans a call: sizes, items, workspace layout (bytes needed into *need). With work != NULL
+ * (and work_bytes >= *need) also carves the workspace. */
+void attn_plan_make(attn_plan *pl, const char *fn, const mmx_attn *a, const mmx_norm *nm, int bwd,
+                    void *work, size_t *need);
+
+/* This thread's workspace slice. */
+char *attn_thread_ws(const attn_plan *pl);
+
+/* Drivers of one work item; record a failure in *res. */
+void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
+                         const float *q, const float *k, const float *v, attn_res *res);
+void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
+                         const float *dout, const float *out, const float *stats, const float *q,
+                         const float *k, const float *v, attn_res *res);
+void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
+                         const float *q, const float *k, const float *v, attn_res *res);
+void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
+                         const float *dout, const float *q, const float *k, const float *v,
+                         attn_res *res);
+
+/* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go. */
+void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,
+                         int64_t *qb1, float **dkb, float **dvb, float *dk, float *dv);
 
 #endif

@@ -1,9 +1,15 @@
 /*
- * The public attention entry points: descriptor, checks, workspace sizes; the drivers are in
- * attn_flash.c (SoftMax, MultiMax) and attn_strip.c (the sparse maps, EvSoftMax).
+ * The public attention entry points: descriptor, checks, plan and workspace, and the threaded
+ * loops over work items (attn.h); the per-item drivers are attn_flash.c (SoftMax, MultiMax)
+ * and attn_strip.c (the sparse maps, EvSoftMax).
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+
+#ifdef MMX_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 #include "attn/attn.h"
 #include "core/internal.h"
@@ -36,3 +42,249 @@ mmx_status mmx_attn_validate(const char *fn, const mmx_attn *a) {
 }
 
 mmx_status mmx_attn_check(const mmx_attn *a) { return mmx_attn_validate("mmx_attn_check", a); }
+
+int64_t attn_visible_rows(const mmx_attn *a, int64_t b, int64_t q0, int64_t rows, int32_t *nv) {
+    int64_t mx = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t n = attn_visible(a, b, q0 + r);
+        nv[r] = (int32_t)n;
+        mx = n > mx ? n : mx;
+    }
+    return mx;
+}
+
+/* ---- plan and workspace ---- */
+
+static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Per-thread bytes: tiles or strips, and the per-row arrays. */
+static size_t thread_bytes(const attn_plan *pl) {
+    size_t bq = MMX_ATTN_BQ, tile = bq * (size_t)pl->ldk * sizeof(float);
+    size_t rows = up64(bq * sizeof(int32_t)) + 3 * up64(bq * sizeof(float)) + up64(bq * sizeof(double));
+    if (pl->flash) return rows + (pl->bwd ? 3 : 1) * up64(tile);
+    return rows + (pl->bwd ? 2 : 1) * up64(tile);
+}
+
+void attn_plan_make(attn_plan *pl, const char *fn, const mmx_attn *a, const mmx_norm *nm, int bwd,
+                    void *work, size_t *need) {
+    memset(pl, 0, sizeof *pl);
+    pl->fn = fn, pl->a = a, pl->nm = nm, pl->bwd = bwd;
+    pl->k = mmx_kernels_active();
+    pl->mod = mmx_kmod_from_norm(nm);
+    pl->flash = nm->kind == MMX_NORM_SOFTMAX || nm->kind == MMX_NORM_MULTIMAX;
+    pl->alpha = (float)(nm->kind == MMX_NORM_SOFTMAX ? a->scale / nm->temperature : a->scale);
+    pl->nqb = (a->tq + MMX_ATTN_BQ - 1) / MMX_ATTN_BQ;
+    int64_t bh = a->batch * a->heads;
+    pl->groups = 1;
+    if (bwd && bh < MMX_ATTN_ITEMS_TARGET) {
+        pl->groups = (MMX_ATTN_ITEMS_TARGET + bh - 1) / bh;
+        if (pl->groups > pl->nqb) pl->groups = pl->nqb;
+    }
+    pl->items = bwd ? bh * pl->groups : bh * pl->nqb;
+    /* strips hold a whole key row, padded to a multiple of 16 floats (64 bytes) */
+    pl->ldk = pl->flash ? MMX_ATTN_BK : (a->tk + 15) / 16 * 16;
+    pl->nthreads = mmx_get_num_threads();
+    pl->thread_bytes = thread_bytes(pl);
+
+    size_t res = up64((size_t)pl->items * sizeof(attn_res));
+    size_t acc = bwd ? up64((size_t)pl->items * sizeof(mmx_grad_acc)) : 0;
+    size_t dkv = bwd && pl->groups > 1 ? up64((size_t)pl->items * 2 * (size_t)(a->tk * a->dim) * sizeof(float)) : 0;
+    *need = 64 + res + acc + dkv + (size_t)pl->nthreads * pl->thread_bytes;
+    if (!work) return;
+    char *p = (char *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+    pl->res = (attn_res *)p, p += res;
+    pl->acc = bwd ? (mmx_grad_acc *)p : NULL, p += acc;
+    pl->dkv = dkv ? (float *)p : NULL, p += dkv;
+    pl->thread_ws = p;
+}
+
+char *attn_thread_ws(const attn_plan *pl) {
+#ifdef MMX_HAVE_OPENMP
+    return pl->thread_ws + (size_t)omp_get_thread_num() * pl->thread_bytes;
+#else
+    return pl->thread_ws;
+#endif
+}
+
+mmx_status mmx_attn_workspace_size(const mmx_attn *a, const mmx_norm *norm, int backward,
+                                   size_t *bytes) {
+    const char *fn = "mmx_attn_workspace_size";
+    mmx_status st;
+    if ((st = mmx_attn_validate(fn, a)) || (st = mmx_norm_validate(fn, norm))) return st;
+    if (!bytes) return mmx_fail(MMX_ERR_NULL, fn, "argument 'bytes' is NULL");
+    if (backward != 0 && backward != 1)
+        return mmx_fail(MMX_ERR_PARAM, fn, "argument 'backward' = %d, expected 0 or 1", backward);
+    attn_plan pl;
+    attn_plan_make(&pl, fn, a, norm, backward, NULL, bytes);
+    return MMX_OK;
+}
+
+/* ---- checks shared by forward and backward ---- */
+
+/* Index of the first NaN / +-inf of x[0, n), or -1. Integer tests on the exponent bits
+ * vectorise; the exact index is found only when there is one. */
+static int64_t first_nonfinite(const float *x, int64_t n) {
+    const int64_t chunk = 4096;
+    for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+        int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
+        uint32_t any = 0;
+        for (int64_t i = i0; i < i1; i++) {
+            uint32_t u;
+            memcpy(&u, x + i, sizeof u);
+            any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+        }
+        if (!any) continue;
+        for (int64_t i = i0; i < i1; i++)
+            if (!isfinite(x[i])) return i;
+    }
+    return -1;
+}
+
+static mmx_status check_tensor(const char *fn, const char *name, const float *x, int64_t n,
+                               int64_t t, int64_t d) {
+    if (!x) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", name);
+    int64_t i = first_nonfinite(x, n);
+    if (i < 0) return MMX_OK;
+    int64_t row = i / d, bh = row / t;
+    return mmx_fail(MMX_ERR_VALUE, fn, "argument '%s' holds %g at flat index %lld (b*H+h = %lld, t = %lld, d = %lld), expected finite values",
+                    name, (double)x[i], (long long)i, (long long)bh, (long long)(row % t), (long long)(i % d));
+}
+
+static mmx_status check_call(const char *fn, const mmx_attn *a, const mmx_norm *nm, void *work,
+                             size_t work_bytes, int bwd, attn_plan *pl) {
+    mmx_status st;
+    if ((st = mmx_attn_validate(fn, a)) || (st = mmx_norm_validate(fn, nm))) return st;
+    size_t need;
+    attn_plan_make(pl, fn, a, nm, bwd, NULL, &need);
+    if (!work) return mmx_fail(MMX_ERR_NULL, fn, "argument 'work' is NULL (mmx_attn_workspace_size gives its size)");
+    if (work_bytes < need)
+        return mmx_fail(MMX_ERR_SIZE, fn, "argument 'work_bytes' = %zu, expected >= %zu (mmx_attn_workspace_size at %d threads)",
+                        work_bytes, need, pl->nthreads);
+    attn_plan_make(pl, fn, a, nm, bwd, work, &need);
+    return MMX_OK;
+}
+
+/* The first failing item's message, rebuilt on the calling thread. */
+static mmx_status report(const attn_plan *pl) {
+    for (int64_t it = 0; it < pl->items; it++) {
+        const attn_res *r = &pl->res[it];
+        if (r->st == MMX_OK) continue;
+        return mmx_fail(r->st, pl->fn, "batch %lld, head %lld, query row %lld: a score is not a finite float32 under the normalizer (scale * q.k or its modulation overflows); outputs set to zero",
+                        (long long)r->b, (long long)r->h, (long long)r->row);
+    }
+    return MMX_OK;
+}
+
+static void zero(float *p, int64_t n) {
+    if (p) memset(p, 0, (size_t)n * sizeof *p);
+}
+
+/* ---- forward ---- */
+
+mmx_status mmx_attn_forward(const mmx_attn *a, const mmx_norm *norm, float *out, float *stats,
+                            const float *q, const float *k, const float *v, void *work,
+                            size_t work_bytes) {
+    const char *fn = "mmx_attn_forward";
+    attn_plan pl;
+    mmx_status st = check_call(fn, a, norm, work, work_bytes, 0, &pl);
+    if (st) return st;
+    int64_t B = a->batch, H = a->heads, D = a->dim;
+    if (!out) return mmx_fail(MMX_ERR_NULL, fn, "argument 'out' is NULL");
+    if ((st = check_tensor(fn, "q", q, B * H * a->tq * D, a->tq, D)) ||
+        (st = check_tensor(fn, "k", k, B * H * a->tk * D, a->tk, D)) ||
+        (st = check_tensor(fn, "v", v, B * H * a->tk * D, a->tk, D)))
+        return st;
+    memset(pl.res, 0, (size_t)pl.items * sizeof *pl.res);
+#ifdef MMX_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(pl.nthreads)
+#endif
+    for (int64_t it = 0; it < pl.items; it++) {
+        if (pl.flash) attn_flash_fwd_item(&pl, it, out, stats, q, k, v, &pl.res[it]);
+        else attn_strip_fwd_item(&pl, it, out, stats, q, k, v, &pl.res[it]);
+    }
+    if ((st = report(&pl))) {
+        zero(out, B * H * a->tq * D);
+        zero(stats, B * H * a->tq * MMX_ATTN_STATS);
+    }
+    return st;
+}
+
+/* ---- backward ---- */
+
+void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,
+                         int64_t *qb1, float **dkb, float **dvb, float *dk, float *dv) {
+    const mmx_attn *a = pl->a;
+    int64_t g = it % pl->groups, bh = it / pl->groups, kd = a->tk * a->dim;
+    *b = bh / a->heads, *h = bh % a->heads;
+    *qb0 = pl->nqb * g / pl->groups, *qb1 = pl->nqb * (g + 1) / pl->groups;
+    if (pl->groups > 1) {
+        *dkb = pl->dkv + (size_t)it * 2 * (size_t)kd;
+        *dvb = *dkb + kd;
+    } else {
+        *dkb = dk + bh * kd;
+        *dvb = dv + bh * kd;
+    }
+    memset(*dkb, 0, (size_t)kd * sizeof(float));
+    memset(*dvb, 0, (size_t)kd * sizeof(float));
+}
+
+/* groups > 1: dk, dv of each (b, h) = the sum of its groups' slices, in group order. */
+static void reduce_groups(const attn_plan *pl, float *dk, float *dv) {
+    const mmx_attn *a = pl->a;
+    int64_t kd = a->tk * a->dim, bh_n = a->batch * a->heads;
+#ifdef MMX_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(pl->nthreads)
+#endif
+    for (int64_t bh = 0; bh < bh_n; bh++) {
+        float *k0 = dk + bh * kd, *v0 = dv + bh * kd;
+        const float *part = pl->dkv + (size_t)bh * pl->groups * 2 * (size_t)kd;
+        memcpy(k0, part, (size_t)kd * sizeof *k0);
+        memcpy(v0, part + kd, (size_t)kd * sizeof *v0);
+        for (int64_t g = 1; g < pl->groups; g++) {
+            const float *pk = part + (size_t)g * 2 * (size_t)kd, *pv = pk + kd;
+            for (int64_t i = 0; i < kd; i++) k0[i] += pk[i], v0[i] += pv[i];
+        }
+    }
+}
+
+mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq, float *dk,
+                             float *dv, mmx_param_grads *pg, const float *dout, const float *out,
+                             const float *stats, const float *q, const float *k, const float *v,
+                             void *work, size_t work_bytes) {
+    const char *fn = "mmx_attn_backward";
+    attn_plan pl;
+    mmx_status st = check_call(fn, a, norm, work, work_bytes, 1, &pl);
+    if (st) return st;
+    int64_t B = a->batch, H = a->heads, D = a->dim, nq = B * H * a->tq * D, nk = B * H * a->tk * D;
+    const struct { const char *name; const void *p; } ptrs[] = {
+        {"dq", dq}, {"dk", dk}, {"dv", dv}, {"out", out}, {"stats", stats}};
+    for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
+        if (!ptrs[i].p) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", ptrs[i].name);
+    if ((st = check_tensor(fn, "dout", dout, nq, a->tq, D)) ||
+        (st = check_tensor(fn, "q", q, nq, a->tq, D)) || (st = check_tensor(fn, "k", k, nk, a->tk, D)) ||
+        (st = check_tensor(fn, "v", v, nk, a->tk, D)))
+        return st;
+    memset(pl.res, 0, (size_t)pl.items * sizeof *pl.res);
+    memset(pl.acc, 0, (size_t)pl.items * sizeof *pl.acc);
+#ifdef MMX_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(pl.nthreads)
+#endif
+    for (int64_t it = 0; it < pl.items; it++) {
+        if (pl.flash) attn_flash_bwd_item(&pl, it, dq, dk, dv, dout, out, stats, q, k, v, &pl.res[it]);
+        else attn_strip_bwd_item(&pl, it, dq, dk, dv, dout, q, k, v, &pl.res[it]);
+    }
+    if ((st = report(&pl))) {
+        zero(dq, nq), zero(dk, nk), zero(dv, nk);
+        return st;
+    }
+    if (pl.groups > 1) reduce_groups(&pl, dk, dv);
+    for (int64_t it = 0; pg && it < pl.items; it++) { /* item order: deterministic sums */
+        const mmx_grad_acc *c = &pl.acc[it];
+        for (int i = 0; norm->kind == MMX_NORM_MULTIMAX && i < 2 * norm->order; i++) {
+            if (pg->dranges) pg->dranges[i] += c->dranges[i];
+            if (pg->dts) pg->dts[i] += c->dts[i];
+        }
+        if (pg->dalpha && norm->kind == MMX_NORM_ENTMAX) *pg->dalpha += c->dalpha;
+    }
+    return MMX_OK;
+}

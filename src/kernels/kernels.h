@@ -30,6 +30,9 @@ typedef struct {
     float crit_x[8], crit_s[8];
 } mmx_kmod;
 
+/* The float modulator of a MULTIMAX descriptor, prepared (order 0 for the other kinds). */
+mmx_kmod mmx_kmod_from_norm(const mmx_norm *nm);
+
 /* Precomputes what mmx_kmod_shift needs (once per call, after order/ranges/ts are set). */
 void mmx_kmod_prepare(mmx_kmod *mod);
 
@@ -77,6 +80,25 @@ typedef struct {
     int64_t (*entmax_bwd)(float *dx, int64_t lddx, double *dalpha, const float *dy,
                           int64_t lddy, const float *y, int64_t ldy, int64_t rows, int64_t n,
                           double alpha);
+
+    /* Fused attention, SoftMax / MultiMax score tiles (attn_tiles.inc; src/attn/attn_flash.c).
+     * A tile: rows x n scores, row stride ld; row r's entries [0, nv[r]) are visible, the
+     * rest masked (not read). mod: MultiMax's modulator, or NULL for plain scores.
+     * Forward (online softmax): z = sigma(s) on the visible entries; overwrites s with
+     * p = exp(z - m_new) (0 where masked); m[r] is the running max of z (-inf before the
+     * first visible entry), l[r] the running sum, rescaled; corr[r] = exp(m_old - m_new), the
+     * factor for the output accumulator. Returns the first row holding a visible z that is
+     * not a finite float (rows if none); that row and later ones are untouched. */
+    int64_t (*attn_fwd_tile)(float *s, int64_t ld, int64_t rows, int64_t n, const int32_t *nv,
+                             const mmx_kmod *mod, float *m, double *l, float *corr);
+    /* Backward: s (scores) is overwritten with ds = dL/ds, p receives the probabilities
+     * exp(z - m) / l (same ld), dp = dL/dp (row stride lddp); m, l: the forward's final
+     * statistics (rows with l = 0 see no key: zeros); dd[r] = <dout_r, out_r> = <p_r, dp_r>.
+     * MultiMax: dranges, dts (2*order each) +=. */
+    void (*attn_bwd_tile)(float *s, float *p, int64_t ld, const float *dp, int64_t lddp,
+                          int64_t rows, int64_t n, const int32_t *nv, const mmx_kmod *mod,
+                          const float *m, const float *l, const float *dd, double *dranges,
+                          double *dts);
 
     /* The kernels' elementwise maths over arrays (for their accuracy tests): exp, log (x > 0)
      * in float; exp, log (x > 0 normal) in double. */

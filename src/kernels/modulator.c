@@ -11,6 +11,7 @@
  * bound exceeds it by more than MMX_SHIFT_GAP, the kernel computes the exact max instead. For a
  * monotone sigma (the usual learned shape) M is exactly max z.
  */
+#include <string.h>
 #include <math.h>
 
 #include "kernels/kernels.h"
@@ -92,4 +93,17 @@ int mmx_kmod_shift(const mmx_kmod *m, float xmin, float xmax, float *shift) {
     if (!(best - lower <= MMX_SHIFT_GAP)) return 0;
     *shift = (float)best;
     return 1;
+}
+
+mmx_kmod mmx_kmod_from_norm(const mmx_norm *nm) {
+    mmx_kmod m;
+    memset(&m, 0, sizeof m);
+    if (nm->kind != MMX_NORM_MULTIMAX) return m;
+    m.order = nm->order;
+    for (int i = 0; i < 2 * nm->order; i++) {
+        m.ranges[i] = (float)nm->ranges[i];
+        m.ts[i] = (float)nm->ts[i];
+    }
+    mmx_kmod_prepare(&m);
+    return m;
 }

@@ -1,0 +1,164 @@
+/*
+ * Fused attention for the maps that need a whole row before any output (SparseMax, 1.5-EntMax,
+ * alpha-EntMax: the threshold tau; EvSoftMax: the row mean): exact, per query block.
+ *
+ * Forward, per query block Q (64 rows) of one (b, h):
+ *   S = scale Q K^T over the visible keys      (one sgemm into the thread's strip, 64 x Tk)
+ *   P = f(S) row by row, in place              (the library's row kernels: exact, no sort)
+ *   O = sum over key tiles j with support of P_j V_j   (sgemm per tile; a tile where no row
+ *       of the block has a nonzero probability is skipped)
+ * The strip is the only score memory: 64 x Tk floats per thread, never Tq x Tk.
+ * Backward, per query block: S and P again (the same calls give the same P), dP_j = dO V_j^T
+ * on tiles with support (0 elsewhere), dS = f's backward row by row (+ d alpha), then
+ * dV_j += P_j^T dO, dQ += scale dS_j K_j, dK_j += scale dS_j^T Q on tiles with support.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "attn/attn.h"
+
+typedef struct {
+    int32_t *nv;
+    float *p, *dp; /* (BQ, ldk) strips; dp: backward only */
+} strip_ws;
+
+static strip_ws carve(const attn_plan *pl) {
+    char *w = attn_thread_ws(pl);
+    strip_ws s;
+    s.nv = (int32_t *)w;
+    w += 1536; /* the per-row area, laid out as in attn_api.c's thread_bytes */
+    s.p = (float *)w;
+    w += ((size_t)MMX_ATTN_BQ * (size_t)pl->ldk * sizeof(float) + 63) & ~(size_t)63;
+    s.dp = pl->bwd ? (float *)w : NULL;
+    return s;
+}
+
+/* S = scale Q K^T on keys [0, kend), masked entries -inf, then P = f(S) in place. Returns the
+ * first row that failed (a score that is not a finite float), or -1. */
+static int64_t strip_probs(const attn_plan *pl, float *S, const int32_t *nv, const float *Q,
+                           const float *K, int64_t rows, int64_t kend) {
+    const int64_t D = pl->a->dim, ld = pl->ldk;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)kend, (int)D, pl->alpha, Q,
+                (int)D, K, (int)D, 0.0f, S, (int)ld);
+    for (int64_t r = 0; r < rows; r++) {
+        float *sr = S + r * ld;
+        uint32_t bad = 0;
+        for (int64_t j = 0; j < nv[r]; j++) {
+            uint32_t u;
+            memcpy(&u, sr + j, sizeof u);
+            bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+        }
+        if (bad) return r;
+        for (int64_t j = nv[r]; j < kend; j++) sr[j] = -INFINITY;
+    }
+    int64_t bad_row;
+    mmx_status st = mmx_fast_forward_serial(pl->fn, pl->nm, S, ld, S, ld, rows, kend, &bad_row);
+    return st ? bad_row : -1;
+}
+
+/* Whether any row of the block has a nonzero probability in columns [k0, k0 + nk). */
+static int tile_has_support(const float *P, int64_t ld, int64_t rows, int64_t k0, int64_t nk) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *pr = P + r * ld + k0;
+        uint32_t any = 0;
+        for (int64_t j = 0; j < nk; j++) {
+            uint32_t u;
+            memcpy(&u, pr + j, sizeof u);
+            any |= u & 0x7fffffffu;
+        }
+        if (any) return 1;
+    }
+    return 0;
+}
+
+void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
+                         const float *q, const float *k, const float *v, attn_res *res) {
+    const mmx_attn *a = pl->a;
+    const int64_t D = a->dim, bh = it / pl->nqb, b = bh / a->heads;
+    const int64_t q0 = (it % pl->nqb) * MMX_ATTN_BQ;
+    const int64_t rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
+    const float *Q = q + (bh * a->tq + q0) * D, *K = k + bh * a->tk * D, *V = v + bh * a->tk * D;
+    float *O = out + (bh * a->tq + q0) * D;
+    strip_ws w = carve(pl);
+
+    memset(O, 0, (size_t)(rows * D) * sizeof *O);
+    if (stats) memset(stats + (bh * a->tq + q0) * MMX_ATTN_STATS, 0,
+                      (size_t)(rows * MMX_ATTN_STATS) * sizeof *stats);
+    int64_t kend = attn_visible_rows(a, b, q0, rows, w.nv);
+    if (kend == 0) return;
+    int64_t bad = strip_probs(pl, w.p, w.nv, Q, K, rows, kend);
+    if (bad >= 0) {
+        *res = (attn_res){MMX_ERR_VALUE, b, bh % a->heads, q0 + bad};
+        return;
+    }
+    for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
+        int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
+        if (!tile_has_support(w.p, pl->ldk, rows, k0, nk)) continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, 1.0f,
+                    w.p + k0, (int)pl->ldk, V + k0 * D, (int)D, 1.0f, O, (int)D);
+    }
+}
+
+/* One query block of the backward; returns the first failed row or -1. */
+static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, int64_t b, int64_t bh, int64_t q0,
+                               float *dq, float *dkb, float *dvb, const float *dout,
+                               const float *q, const float *k, const float *v, mmx_grad_acc *acc) {
+    const mmx_attn *a = pl->a;
+    const int64_t D = a->dim, ld = pl->ldk;
+    const int64_t rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
+    const float *Q = q + (bh * a->tq + q0) * D, *dO = dout + (bh * a->tq + q0) * D;
+    const float *K = k + bh * a->tk * D, *V = v + bh * a->tk * D;
+    float *dQ = dq + (bh * a->tq + q0) * D;
+
+    memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ);
+    int64_t kend = attn_visible_rows(a, b, q0, rows, w->nv);
+    if (kend == 0) return -1;
+    int64_t bad = strip_probs(pl, w->p, w->nv, Q, K, rows, kend);
+    if (bad >= 0) return bad;
+    unsigned char live[(MMX_ATTN_MAX_SIZE + MMX_ATTN_BK - 1) / MMX_ATTN_BK / 8 + 1];
+    for (int64_t k0 = 0, t = 0; k0 < kend; k0 += MMX_ATTN_BK, t++) {
+        int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
+        int on = tile_has_support(w->p, ld, rows, k0, nk);
+        live[t / 8] = (unsigned char)(on ? live[t / 8] | (1u << (t % 8)) : live[t / 8] & ~(1u << (t % 8)));
+        if (on)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nk, (int)D, 1.0f,
+                        dO, (int)D, V + k0 * D, (int)D, 0.0f, w->dp + k0, (int)ld);
+        else
+            for (int64_t r = 0; r < rows; r++) memset(w->dp + r * ld + k0, 0, (size_t)nk * sizeof(float));
+    }
+    /* dS over dP in place (the row kernels allow dx == dy) */
+    mmx_status st = mmx_fast_backward_serial(pl->fn, pl->nm, w->dp, ld, acc, w->dp, ld, w->p, ld,
+                                             NULL, 0, rows, kend, &bad);
+    if (st) return bad;
+    for (int64_t k0 = 0, t = 0; k0 < kend; k0 += MMX_ATTN_BK, t++) {
+        int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
+        if (!(live[t / 8] >> (t % 8) & 1u)) continue;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, 1.0f,
+                    w->p + k0, (int)ld, dO, (int)D, 1.0f, dvb + k0 * D, (int)D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, pl->alpha,
+                    w->dp + k0, (int)ld, K + k0 * D, (int)D, 1.0f, dQ, (int)D);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, pl->alpha,
+                    w->dp + k0, (int)ld, Q, (int)D, 1.0f, dkb + k0 * D, (int)D);
+    }
+    return -1;
+}
+
+void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
+                         const float *dout, const float *q, const float *k, const float *v,
+                         attn_res *res) {
+    int64_t b, h, qb0, qb1;
+    float *dkb, *dvb;
+    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
+    strip_ws w = carve(pl);
+    for (int64_t qb = qb0; qb < qb1; qb++) {
+        int64_t q0 = qb * MMX_ATTN_BQ;
+        int64_t bad = strip_bwd_block(pl, &w, b, b * pl->a->heads + h, q0, dq, dkb, dvb, dout, q,
+                                      k, v, &pl->acc[it]);
+        if (bad >= 0) {
+            *res = (attn_res){MMX_ERR_VALUE, b, h, q0 + bad};
+            return;
+        }
+    }
+}
