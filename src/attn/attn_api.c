@@ -169,8 +169,9 @@ static mmx_status report(const attn_plan *pl) {
     for (int64_t it = 0; it < pl->items; it++) {
         const attn_res *r = &pl->res[it];
         if (r->st == MMX_OK) continue;
-        return mmx_fail(r->st, pl->fn, "batch %lld, head %lld, query row %lld: a score is not a finite float32 under the normalizer (scale * q.k or its modulation overflows); outputs set to zero",
-                        (long long)r->b, (long long)r->h, (long long)r->row);
+        return mmx_fail(r->st, pl->fn, "batch %lld, head %lld, query row %lld: a score is not a finite float32 under the normalizer (scale * q.k or its modulation overflows)%s; outputs set to zero",
+                        (long long)r->b, (long long)r->h, (long long)r->row,
+                        pl->bwd && pl->flash ? ", or 'stats' does not come from the forward of these inputs" : "");
     }
     return MMX_OK;
 }

@@ -92,8 +92,8 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
     }
 }
 
-/* One query block of the backward. */
-static void flash_bwd_block(const attn_plan *pl, flash_ws *w, int64_t b, int64_t bh, int64_t q0,
+/* One query block of the backward; returns the first failed query row, or -1. */
+static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, int64_t b, int64_t bh, int64_t q0,
                             float *dq, float *dkb, float *dvb, const float *dout,
                             const float *out, const float *stats, const float *q,
                             const float *k, const float *v, mmx_grad_acc *acc) {
@@ -123,8 +123,9 @@ static void flash_bwd_block(const attn_plan *pl, flash_ws *w, int64_t b, int64_t
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nk, (int)D, 1.0f, dO,
                     (int)D, Vj, (int)D, 0.0f, w->dp, MMX_ATTN_BK);
         tile_counts(nvt, w->nv, rows, k0, nk);
-        pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk, nvt, mod, w->m,
-                             l, w->dd, acc->dranges, acc->dts);
+        int64_t bad = pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk,
+                                           nvt, mod, w->m, l, w->dd, acc->dranges, acc->dts);
+        if (bad < rows) return q0 + bad;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, 1.0f, w->p,
                     MMX_ATTN_BK, dO, (int)D, 1.0f, dvb + k0 * D, (int)D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, pl->alpha,
@@ -132,6 +133,7 @@ static void flash_bwd_block(const attn_plan *pl, flash_ws *w, int64_t b, int64_t
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, pl->alpha,
                     w->s, MMX_ATTN_BK, Q, (int)D, 1.0f, dkb + k0 * D, (int)D);
     }
+    return -1;
 }
 
 void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
@@ -139,10 +141,14 @@ void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
                          const float *k, const float *v, attn_res *res) {
     int64_t b, h, qb0, qb1;
     float *dkb, *dvb;
-    (void)res; /* the forward has seen every score: nothing here can overflow */
     attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
     flash_ws w = carve(pl);
-    for (int64_t qb = qb0; qb < qb1; qb++)
-        flash_bwd_block(pl, &w, b, b * pl->a->heads + h, qb * MMX_ATTN_BQ, dq, dkb, dvb, dout, out,
-                        stats, q, k, v, &pl->acc[it]);
+    for (int64_t qb = qb0; qb < qb1; qb++) {
+        int64_t bad = flash_bwd_block(pl, &w, b, b * pl->a->heads + h, qb * MMX_ATTN_BQ, dq, dkb,
+                                      dvb, dout, out, stats, q, k, v, &pl->acc[it]);
+        if (bad >= 0) {
+            *res = (attn_res){MMX_ERR_VALUE, b, h, bad};
+            return;
+        }
+    }
 }
