@@ -297,8 +297,8 @@ mmx_status mmx_metrics_f64(double *m, double *s, double *m_mean, double *s_mean,
  * writes nothing. NaN / +-inf anywhere in q, k, v (or dout) is MMX_ERR_VALUE naming the
  * tensor and index, checked before anything is written. A score that overflows float32
  * (|scale q.k| > FLT_MAX, or sigma of a score overflowing) is MMX_ERR_VALUE too, and so is a
- * backward whose stats cannot come from the forward of the same inputs (SoftMax / MultiMax:
- * a row with visible keys and a zero sum, or a probability above 1); then the outputs (out,
+ * backward whose stats cannot come from the forward of the same inputs (the probabilities of
+ * a row with visible keys, recomputed from them, do not sum to about 1); then the outputs (out,
  * or dq, dk, dv) are set to zero and parameter gradients are left unchanged.
  *
  * Results do not depend on the number of threads (work is cut into fixed pieces, scalar

@@ -83,8 +83,8 @@ void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
 void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
                          const float *q, const float *k, const float *v, attn_res *res);
 void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
-                         const float *dout, const float *q, const float *k, const float *v,
-                         attn_res *res);
+                         const float *dout, const float *stats, const float *q, const float *k,
+                         const float *v, attn_res *res);
 
 /* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go. */
 void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,

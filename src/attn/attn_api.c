@@ -171,7 +171,7 @@ static mmx_status report(const attn_plan *pl) {
         if (r->st == MMX_OK) continue;
         return mmx_fail(r->st, pl->fn, "batch %lld, head %lld, query row %lld: a score is not a finite float32 under the normalizer (scale * q.k or its modulation overflows)%s; outputs set to zero",
                         (long long)r->b, (long long)r->h, (long long)r->row,
-                        pl->bwd && pl->flash ? ", or 'stats' does not come from the forward of these inputs" : "");
+                        pl->bwd ? ", or 'stats' does not come from the forward of these inputs" : "");
     }
     return MMX_OK;
 }
@@ -272,7 +272,7 @@ mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq,
 #endif
     for (int64_t it = 0; it < pl.items; it++) {
         if (pl.flash) attn_flash_bwd_item(&pl, it, dq, dk, dv, dout, out, stats, q, k, v, &pl.res[it]);
-        else attn_strip_bwd_item(&pl, it, dq, dk, dv, dout, q, k, v, &pl.res[it]);
+        else attn_strip_bwd_item(&pl, it, dq, dk, dv, dout, stats, q, k, v, &pl.res[it]);
     }
     if ((st = report(&pl))) {
         zero(dq, nq), zero(dk, nk), zero(dv, nk);

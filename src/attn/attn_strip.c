@@ -8,7 +8,8 @@
  *   O = sum over key tiles j with support of P_j V_j   (sgemm per tile; a tile where no row
  *       of the block has a nonzero probability is skipped)
  * The strip is the only score memory: 64 x Tk floats per thread, never Tq x Tk.
- * Backward, per query block: S and P again (the same calls give the same P), dP_j = dO V_j^T
+ * Backward, per query block: S and P again (sparse maps: P from each row's (max, tau) saved
+ * by the forward, one cheap pass; EvSoftMax: its row kernel again), dP_j = dO V_j^T
  * on tiles with support (0 elsewhere), dS = f's backward row by row (+ d alpha), then
  * dV_j += P_j^T dO, dQ += scale dS_j K_j, dK_j += scale dS_j^T Q on tiles with support.
  */
@@ -35,10 +36,10 @@ static strip_ws carve(const attn_plan *pl) {
     return s;
 }
 
-/* S = scale Q K^T on keys [0, kend), masked entries -inf, then P = f(S) in place. Returns the
- * first row that failed (a score that is not a finite float), or -1. */
-static int64_t strip_probs(const attn_plan *pl, float *S, const int32_t *nv, const float *Q,
-                           const float *K, int64_t rows, int64_t kend) {
+/* S = scale Q K^T on keys [0, kend), masked entries -inf. Returns the first row with a
+ * visible score that is not a finite float, or -1. */
+static int64_t strip_scores(const attn_plan *pl, float *S, const int32_t *nv, const float *Q,
+                            const float *K, int64_t rows, int64_t kend) {
     const int64_t D = pl->a->dim, ld = pl->ldk;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)kend, (int)D, pl->alpha, Q,
                 (int)D, K, (int)D, 0.0f, S, (int)ld);
@@ -53,9 +54,39 @@ static int64_t strip_probs(const attn_plan *pl, float *S, const int32_t *nv, con
         if (bad) return r;
         for (int64_t j = nv[r]; j < kend; j++) sr[j] = -INFINITY;
     }
-    int64_t bad_row;
-    mmx_status st = mmx_fast_forward_serial(pl->fn, pl->nm, S, ld, S, ld, rows, kend, &bad_row);
-    return st ? bad_row : -1;
+    return -1;
+}
+
+static int is_sparse(const mmx_norm *nm) {
+    return nm->kind == MMX_NORM_SPARSEMAX || nm->kind == MMX_NORM_ENTMAX15 || nm->kind == MMX_NORM_ENTMAX;
+}
+
+static double alpha_of(const mmx_norm *nm) {
+    return nm->kind == MMX_NORM_SPARSEMAX ? 2.0 : nm->kind == MMX_NORM_ENTMAX15 ? 1.5 : nm->alpha;
+}
+
+/* The forward's probabilities: S, then P = f(S) in place by the row kernels. For the sparse
+ * maps also each row's (max score, tau) into st (rows x MMX_ATTN_STATS), from which the
+ * backward recomputes P in one cheap pass instead of solving for tau again: tau on the
+ * shifted scale is -(p_max)^(alpha-1) (the max score has z = 0 and the largest p). Returns
+ * the first failed row, or -1. */
+static int64_t strip_probs(const attn_plan *pl, float *S, const int32_t *nv, const float *Q,
+                           const float *K, int64_t rows, int64_t kend, float *st) {
+    const int64_t ld = pl->ldk;
+    float mx[MMX_ATTN_BQ], pmax[MMX_ATTN_BQ];
+    int64_t bad = strip_scores(pl, S, nv, Q, K, rows, kend);
+    if (bad >= 0) return bad;
+    if (st && is_sparse(pl->nm)) pl->k->attn_rows_max(mx, S, ld, rows, nv);
+    mmx_status s = mmx_fast_forward_serial(pl->fn, pl->nm, S, ld, S, ld, rows, kend, &bad);
+    if (s) return bad;
+    if (!st || !is_sparse(pl->nm)) return -1;
+    pl->k->attn_rows_max(pmax, S, ld, rows, nv);
+    for (int64_t r = 0; r < rows; r++) {
+        float *sr = st + r * MMX_ATTN_STATS;
+        sr[0] = nv[r] > 0 ? mx[r] : 0.0f;
+        sr[1] = nv[r] > 0 ? (float)-pow((double)pmax[r], alpha_of(pl->nm) - 1.0) : 0.0f;
+    }
+    return -1;
 }
 
 /* Whether any row of the block has a nonzero probability in columns [k0, k0 + nk). */
@@ -88,7 +119,8 @@ void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
                       (size_t)(rows * MMX_ATTN_STATS) * sizeof *stats);
     int64_t kend = attn_visible_rows(a, b, q0, rows, w.nv);
     if (kend == 0) return;
-    int64_t bad = strip_probs(pl, w.p, w.nv, Q, K, rows, kend);
+    int64_t bad = strip_probs(pl, w.p, w.nv, Q, K, rows, kend,
+                              stats ? stats + (bh * a->tq + q0) * MMX_ATTN_STATS : NULL);
     if (bad >= 0) {
         *res = (attn_res){MMX_ERR_VALUE, b, bh % a->heads, q0 + bad};
         return;
@@ -104,7 +136,8 @@ void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
 /* One query block of the backward; returns the first failed row or -1. */
 static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, int64_t b, int64_t bh, int64_t q0,
                                float *dq, float *dkb, float *dvb, const float *dout,
-                               const float *q, const float *k, const float *v, mmx_grad_acc *acc) {
+                               const float *stats, const float *q, const float *k, const float *v,
+                               mmx_grad_acc *acc) {
     const mmx_attn *a = pl->a;
     const int64_t D = a->dim, ld = pl->ldk;
     const int64_t rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
@@ -115,8 +148,16 @@ static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, int64_t b, int6
     memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ);
     int64_t kend = attn_visible_rows(a, b, q0, rows, w->nv);
     if (kend == 0) return -1;
-    int64_t bad = strip_probs(pl, w->p, w->nv, Q, K, rows, kend);
+    /* P again: the sparse maps from the forward's (max, tau), EvSoftMax by its row kernel
+     * (the same call on the same scores as the forward's) */
+    int64_t bad = is_sparse(pl->nm) ? strip_scores(pl, w->p, w->nv, Q, K, rows, kend)
+                                    : strip_probs(pl, w->p, w->nv, Q, K, rows, kend, NULL);
     if (bad >= 0) return bad;
+    if (is_sparse(pl->nm)) {
+        bad = pl->k->attn_sparse_p(w->p, w->p, ld, rows, kend, w->nv,
+                                   stats + (bh * a->tq + q0) * MMX_ATTN_STATS, alpha_of(pl->nm));
+        if (bad < rows) return bad;
+    }
     unsigned char live[(MMX_ATTN_MAX_SIZE + MMX_ATTN_BK - 1) / MMX_ATTN_BK / 8 + 1];
     for (int64_t k0 = 0, t = 0; k0 < kend; k0 += MMX_ATTN_BK, t++) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
@@ -146,16 +187,16 @@ static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, int64_t b, int6
 }
 
 void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
-                         const float *dout, const float *q, const float *k, const float *v,
-                         attn_res *res) {
+                         const float *dout, const float *stats, const float *q, const float *k,
+                         const float *v, attn_res *res) {
     int64_t b, h, qb0, qb1;
     float *dkb, *dvb;
     attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
     strip_ws w = carve(pl);
     for (int64_t qb = qb0; qb < qb1; qb++) {
         int64_t q0 = qb * MMX_ATTN_BQ;
-        int64_t bad = strip_bwd_block(pl, &w, b, b * pl->a->heads + h, q0, dq, dkb, dvb, dout, q,
-                                      k, v, &pl->acc[it]);
+        int64_t bad = strip_bwd_block(pl, &w, b, b * pl->a->heads + h, q0, dq, dkb, dvb, dout,
+                                      stats, q, k, v, &pl->acc[it]);
         if (bad >= 0) {
             *res = (attn_res){MMX_ERR_VALUE, b, h, q0 + bad};
             return;

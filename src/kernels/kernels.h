@@ -95,12 +95,22 @@ typedef struct {
      * exp(z - m) / l (same ld), dp = dL/dp (row stride lddp); m, l: the forward's final
      * statistics (rows with l = 0 see no key: zeros); dd[r] = <dout_r, out_r> = <p_r, dp_r>.
      * MultiMax: dranges, dts (2*order each) +=. Returns the first row whose statistics or
-     * scores are not consistent (l < 1 with a visible key, a p above 1, a non-finite score),
+     * scores are not consistent (l < 1 with a visible key, probabilities summing above 1.5 in the tile, NaN),
      * or rows; on a failure the scalar sums are not added. */
     int64_t (*attn_bwd_tile)(float *s, float *p, int64_t ld, const float *dp, int64_t lddp,
                           int64_t rows, int64_t n, const int32_t *nv, const mmx_kmod *mod,
                           const float *m, const float *l, const float *dd, double *dranges,
                           double *dts);
+
+    /* The exact strip path (src/attn/attn_strip.c). rows_max: out[r] = max of row r's first
+     * nv[r] entries (-inf if none). sparse_p: a sparse map's p from its threshold, for the
+     * backward: with st = stats + r * MMX_ATTN_STATS (st[0] = the row's max score, st[1] =
+     * tau on the shifted scale (alpha-1)(s - st[0])), p = max((alpha-1)(s - st[0]) - st[1],
+     * 0)^(1/(alpha-1)) on the first nv[r] entries of row r, 0 on the rest of its n; returns
+     * the first row with visible entries whose p do not sum to about 1 (rows if none). */
+    void (*attn_rows_max)(float *out, const float *x, int64_t ld, int64_t rows, const int32_t *nv);
+    int64_t (*attn_sparse_p)(float *p, const float *s, int64_t ld, int64_t rows, int64_t n,
+                             const int32_t *nv, const float *stats, double alpha);
 
     /* The kernels' elementwise maths over arrays (for their accuracy tests): exp, log (x > 0)
      * in float; exp, log (x > 0 normal) in double. */
