@@ -11,4 +11,9 @@
  * a memcpy of the same bytes, optionally against the PyTorch / entmax peers. */
 int mmx_bench_norms_main(int argc, char **argv);
 
+/* `multimax bench attn [options]`: the fused attention (mmx_attn_forward / _backward) of each
+ * normalizer against the machine's sgemm rate, optionally against the naive materialised path
+ * and the PyTorch peers. */
+int mmx_bench_attn_main(int argc, char **argv);
+
 #endif /* MMX_BENCH_H */
