@@ -1,0 +1,85 @@
+/*
+ * attn_ratio - MultiMax and EntMax-1.5 fused attention time relative to SoftMax, measured
+ * interleaved (each repetition runs softmax, multimax, entmax15 in turn) and reported as the
+ * minimum over repetitions: on a shared VM whose load drifts, this is steadier for a ratio
+ * than medians of separate runs (`multimax bench attn`). Development tool, built on request:
+ *
+ *   cmake --build build --target attn_ratio && ./build/attn_ratio T THREADS REPS
+ *
+ * B = 1, H = 8, D = 64, Tq = Tk = T; q uniform in [-2, 2], k in [-0.5, 0.5], v, dout in [0, 1];
+ * MultiMax order 2 with ranges (-1, 2, -1, 2), ts (0.3, -0.2, 0.05, -0.02) and its gradients.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "multimax.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static float unif(unsigned *s, float lo, float hi) {
+    *s = *s * 1103515245u + 12345u;
+    return lo + (hi - lo) * (float)((*s >> 8) & 0xffffff) / 16777216.0f;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: attn_ratio T THREADS REPS\n");
+        return 2;
+    }
+    const int64_t T = atoll(argv[1]), H = 8, D = 64, n = H * T * D;
+    const int reps = atoi(argv[3]);
+    if (T < 1 || reps < 1 || mmx_set_num_threads(atoi(argv[2])) != MMX_OK) {
+        fprintf(stderr, "attn_ratio: bad arguments\n");
+        return 2;
+    }
+    static const double ranges[4] = {-1, 2, -1, 2}, ts[4] = {0.3, -0.2, 0.05, -0.02};
+    const mmx_norm norms[3] = {mmx_norm_softmax(1.0), mmx_norm_multimax(2, ranges, ts),
+                               mmx_norm_entmax15()};
+    mmx_attn a = mmx_attn_make(1, H, T, T, D);
+    float *buf = malloc((size_t)(8 * n + H * T * MMX_ATTN_STATS) * sizeof *buf);
+    size_t ws = 0;
+    for (int m = 0; m < 3; m++) {
+        size_t w1;
+        if (mmx_attn_workspace_size(&a, &norms[m], 1, &w1) != MMX_OK) return 1;
+        ws = w1 > ws ? w1 : ws;
+    }
+    void *work = malloc(ws);
+    if (!buf || !work) return 1;
+    float *q = buf, *k = q + n, *v = k + n, *o = v + n, *dout = o + n, *dq = dout + n,
+          *dk = dq + n, *dv = dk + n, *st = dv + n;
+    unsigned s = 1;
+    for (int64_t i = 0; i < n; i++) {
+        q[i] = unif(&s, -2, 2), k[i] = unif(&s, -0.5f, 0.5f);
+        v[i] = unif(&s, 0, 1), dout[i] = unif(&s, 0, 1);
+    }
+    double best[3][2] = {{1e30, 1e30}, {1e30, 1e30}, {1e30, 1e30}}, dr[4], dt[4];
+    mmx_param_grads pg = {dr, dt, NULL};
+    for (int r = 0; r <= reps; r++) /* repetition 0 is the warm-up */
+        for (int m = 0; m < 3; m++) {
+            double t0 = now();
+            if (mmx_attn_forward(&a, &norms[m], o, st, q, k, v, work, ws) != MMX_OK) goto fail;
+            double t1 = now();
+            if (mmx_attn_backward(&a, &norms[m], dq, dk, dv, &pg, dout, o, st, q, k, v, work, ws))
+                goto fail;
+            double t2 = now();
+            if (r > 0 && t1 - t0 < best[m][0]) best[m][0] = t1 - t0;
+            if (r > 0 && t2 - t0 < best[m][1]) best[m][1] = t2 - t0;
+        }
+    printf("T=%lld threads=%d reps=%d isa=%s (min over interleaved repetitions)\n", (long long)T,
+           mmx_get_num_threads(), reps, mmx_isa());
+    for (int m = 0; m < 3; m++)
+        printf("%-9s fwd %9.2f ms  fwd+bwd %9.2f ms  | / softmax: fwd %.3f  fwd+bwd %.3f\n",
+               mmx_norm_name(norms[m].kind), 1e3 * best[m][0], 1e3 * best[m][1],
+               best[m][0] / best[0][0], best[m][1] / best[0][1]);
+    free(work);
+    free(buf);
+    return 0;
+fail:
+    fprintf(stderr, "attn_ratio: %s\n", mmx_last_error());
+    return 1;
+}
