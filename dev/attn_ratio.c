@@ -6,6 +6,10 @@
  *
  *   cmake --build build --target attn_ratio && ./build/attn_ratio T THREADS REPS
  *
+ * With REPS = 0 and a fourth argument NORM (0 softmax, 1 multimax, 2 entmax15) it makes one
+ * forward + backward call of that normalizer and prints nothing: for counting instructions,
+ *   OMP_NUM_THREADS=1 valgrind --tool=callgrind ./build/attn_ratio 512 1 0 NORM
+ *
  * B = 1, H = 8, D = 64, Tq = Tk = T; q uniform in [-2, 2], k in [-0.5, 0.5], v, dout in [0, 1];
  * MultiMax order 2 with ranges (-1, 2, -1, 2), ts (0.3, -0.2, 0.05, -0.02) and its gradients.
  */
@@ -27,13 +31,13 @@ static float unif(unsigned *s, float lo, float hi) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: attn_ratio T THREADS REPS\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: attn_ratio T THREADS REPS, or attn_ratio T THREADS 0 NORM\n");
         return 2;
     }
     const int64_t T = atoll(argv[1]), H = 8, D = 64, n = H * T * D;
-    const int reps = atoi(argv[3]);
-    if (T < 1 || reps < 1 || mmx_set_num_threads(atoi(argv[2])) != MMX_OK) {
+    const int reps = atoi(argv[3]), once = argc == 5 ? atoi(argv[4]) : -1;
+    if (T < 1 || (reps < 1 && (once < 0 || once > 2)) || mmx_set_num_threads(atoi(argv[2])) != MMX_OK) {
         fprintf(stderr, "attn_ratio: bad arguments\n");
         return 2;
     }
@@ -57,8 +61,17 @@ int main(int argc, char **argv) {
         q[i] = unif(&s, -2, 2), k[i] = unif(&s, -0.5f, 0.5f);
         v[i] = unif(&s, 0, 1), dout[i] = unif(&s, 0, 1);
     }
-    double best[3][2] = {{1e30, 1e30}, {1e30, 1e30}, {1e30, 1e30}}, dr[4], dt[4];
+    double dr[4], dt[4];
     mmx_param_grads pg = {dr, dt, NULL};
+    if (once >= 0) {
+        if (mmx_attn_forward(&a, &norms[once], o, st, q, k, v, work, ws) ||
+            mmx_attn_backward(&a, &norms[once], dq, dk, dv, &pg, dout, o, st, q, k, v, work, ws))
+            goto fail;
+        free(work);
+        free(buf);
+        return 0;
+    }
+    double best[3][2] = {{1e30, 1e30}, {1e30, 1e30}, {1e30, 1e30}};
     for (int r = 0; r <= reps; r++) /* repetition 0 is the warm-up */
         for (int m = 0; m < 3; m++) {
             double t0 = now();
