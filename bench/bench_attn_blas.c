@@ -3,9 +3,8 @@
  * rates (the ceiling the attention GFLOP/s are compared with) and the naive attention path,
  * which materialises the (B, H, T, T) scores and probabilities.
  *
- * cblas.h is on the library's include path only, so the two entry points used here are
- * declared by hand (OpenBLAS's CBLAS enums are ints: RowMajor 101, NoTrans 111, Trans 112;
- * blasint is int in Debian's build). The library links OpenBLAS's OpenMP build: called
+ * The library links OpenBLAS's OpenMP build (its cblas.h is on this program's include path):
+ * called
  * outside a parallel region, sgemm uses omp_get_max_threads() threads (what
  * mmx_set_num_threads sets); called inside one, it runs on the calling thread.
  */
@@ -13,15 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "bench_attn.h"
 #include "bench_util.h"
 
-void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
-                 const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                 int ldc);
-char *openblas_get_corename(void);
-
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+#define ROW_MAJOR CblasRowMajor
+#define NO_TRANS CblasNoTrans
+#define TRANS CblasTrans
 
 const char *ba_openblas_core(void) { return openblas_get_corename(); }
 
