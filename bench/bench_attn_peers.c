@@ -9,10 +9,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "bench_attn.h"
+#include "bench_util.h"
 
 #define BA_PYTHON "/usr/bin/python3"
 #define BA_SCRIPT "bench/peers_attn.py"
@@ -20,26 +19,6 @@
 /* The normalizers that have a peer. */
 static int has_peer(mmx_norm_kind k) {
     return k == MMX_NORM_SOFTMAX || k == MMX_NORM_MULTIMAX || k == MMX_NORM_ENTMAX15;
-}
-
-static int find_script(char *path, size_t n) {
-    const char *dirs[3];
-    int nd = 0;
-#ifdef MMX_SOURCE_DIR
-    dirs[nd++] = MMX_SOURCE_DIR;
-#endif
-    const char *env = getenv("MMX_SOURCE_DIR");
-    if (env && *env) dirs[nd++] = env;
-    dirs[nd++] = ".";
-    for (int i = 0; i < nd; i++) {
-        int len = snprintf(path, n, "%s/%s", dirs[i], BA_SCRIPT);
-        if (len > 0 && (size_t)len < n && !strchr(path, '\'') && access(path, R_OK) == 0)
-            return 0;
-    }
-    fprintf(stderr, "%s: --peers: cannot find %s (looked under MMX_SOURCE_DIR and the current "
-            "directory); run from the source tree or set MMX_SOURCE_DIR=/path/to/multimax\n",
-            BA_PROG, BA_SCRIPT);
-    return -1;
 }
 
 /* Appends printf-style text to buf (size n, used *len); -1 if it does not fit. */
@@ -135,8 +114,14 @@ static int parse_line(const char *line, ba_row *r) {
     return 0;
 }
 
+/* One result line into a row of out (a ba_rows). */
+static int take_line(const char *line, void *out) {
+    ba_row r;
+    return parse_line(line, &r) || ba_rows_push((ba_rows *)out, &r);
+}
+
 int ba_peers_run(const ba_opts *o, ba_rows *out) {
-    char script[4096], cmd[8192], line[2048];
+    char script[4096], cmd[8192];
     int any = 0;
     for (int i = 0; i < o->n_norms; i++) any |= has_peer(o->norms[i]);
     if (!any) {
@@ -144,34 +129,11 @@ int ba_peers_run(const ba_opts *o, ba_rows *out) {
                 BA_PROG);
         return BA_EXIT_OK;
     }
-    if (find_script(script, sizeof script)) return BA_EXIT_RUN;
+    if (bench_find_script(script, sizeof script, BA_PROG, BA_SCRIPT)) return BA_EXIT_RUN;
     if (build_command(o, script, cmd, sizeof cmd)) {
         fprintf(stderr, "%s: --peers: command line too long\n", BA_PROG);
         return BA_EXIT_RUN;
     }
-    fprintf(stderr, "%s: running peers: %s\n", BA_PROG, cmd);
-    fflush(stdout);
-    FILE *f = popen(cmd, "r");
-    if (!f) {
-        fprintf(stderr, "%s: --peers: cannot start %s\n", BA_PROG, BA_PYTHON);
-        return BA_EXIT_RUN;
-    }
-    int bad = 0;
-    while (fgets(line, sizeof line, f)) {
-        ba_row r;
-        if (line[0] != '{') continue; /* not a result line */
-        if (parse_line(line, &r)) {
-            fprintf(stderr, "%s: --peers: unreadable line: %s", BA_PROG, line);
-            bad = 1;
-        } else if (ba_rows_push(out, &r)) {
-            bad = 1;
-        }
-    }
-    int st = pclose(f);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || bad) {
-        fprintf(stderr, "%s: --peers: %s failed (status %d); see its messages above\n", BA_PROG,
-                BA_SCRIPT, st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128);
-        return BA_EXIT_RUN;
-    }
+    if (bench_run_jsonl(BA_PROG, BA_SCRIPT, cmd, take_line, out)) return BA_EXIT_RUN;
     return BA_EXIT_OK;
 }

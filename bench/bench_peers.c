@@ -8,34 +8,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "bench_norms.h"
+#include "bench_util.h"
 
 #define BN_PYTHON "/usr/bin/python3"
 #define BN_SCRIPT "bench/peers_norms.py"
-
-static int find_script(char *path, size_t n) {
-    const char *dirs[3];
-    int nd = 0;
-#ifdef MMX_SOURCE_DIR
-    dirs[nd++] = MMX_SOURCE_DIR;
-#endif
-    const char *env = getenv("MMX_SOURCE_DIR");
-    if (env && *env) dirs[nd++] = env;
-    dirs[nd++] = ".";
-    for (int i = 0; i < nd; i++) {
-        int len = snprintf(path, n, "%s/%s", dirs[i], BN_SCRIPT);
-        if (len > 0 && (size_t)len < n && !strchr(path, '\'') && access(path, R_OK) == 0)
-            return 0;
-    }
-    fprintf(stderr,
-            "%s: --peers: cannot find %s (looked under MMX_SOURCE_DIR and the current "
-            "directory); run from the source tree or set MMX_SOURCE_DIR=/path/to/multimax\n",
-            BN_PROG, BN_SCRIPT);
-    return -1;
-}
 
 /* Appends printf-style text to buf (size n, used *len); -1 if it does not fit. */
 static int append(char *buf, size_t n, size_t *len, const char *fmt, ...) {
@@ -124,41 +102,26 @@ static int push(bn_peers *p, const bn_peer *pr) {
     return 0;
 }
 
+/* One result line into out (a bn_peers). */
+static int take_line(const char *line, void *out) {
+    bn_peer pr;
+    return parse_line(line, &pr) || push((bn_peers *)out, &pr);
+}
+
 int bn_peers_run(const bn_opts *o, bn_peers *out) {
-    char script[4096], cmd[8192], line[1024];
+    char script[4096], cmd[8192];
     memset(out, 0, sizeof *out);
     if (!o->fwd) {
         fprintf(stderr, "%s: --peers: the peers are compared on fwd and fwd+bwd only; "
                         "add --dir fwd,bwd\n", BN_PROG);
         return BN_EXIT_OK;
     }
-    if (find_script(script, sizeof script)) return BN_EXIT_RUN;
+    if (bench_find_script(script, sizeof script, BN_PROG, BN_SCRIPT)) return BN_EXIT_RUN;
     if (build_command(o, script, cmd, sizeof cmd)) {
         fprintf(stderr, "%s: --peers: command line too long\n", BN_PROG);
         return BN_EXIT_RUN;
     }
-    fprintf(stderr, "%s: running peers: %s\n", BN_PROG, cmd);
-    fflush(stdout);
-    FILE *f = popen(cmd, "r");
-    if (!f) {
-        fprintf(stderr, "%s: --peers: cannot start %s\n", BN_PROG, BN_PYTHON);
-        return BN_EXIT_RUN;
-    }
-    int bad = 0;
-    while (fgets(line, sizeof line, f)) {
-        bn_peer pr;
-        if (line[0] != '{') continue; /* not a result line */
-        if (parse_line(line, &pr)) {
-            fprintf(stderr, "%s: --peers: unreadable line: %s", BN_PROG, line);
-            bad = 1;
-        } else if (push(out, &pr)) {
-            bad = 1;
-        }
-    }
-    int st = pclose(f);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || bad) {
-        fprintf(stderr, "%s: --peers: %s failed (status %d); see its messages above\n", BN_PROG,
-                BN_SCRIPT, st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128);
+    if (bench_run_jsonl(BN_PROG, BN_SCRIPT, cmd, take_line, out)) {
         bn_peers_free(out);
         return BN_EXIT_RUN;
     }

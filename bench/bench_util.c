@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "multimax.h"
 
 double bench_now(void) {
@@ -103,4 +106,52 @@ int bench_split_list(const char *list, char *items, size_t item_len, int max_ite
         if (!end) return n;
         p = end + 1;
     }
+}
+
+int bench_find_script(char *path, size_t n, const char *prog, const char *script) {
+    const char *dirs[3];
+    int nd = 0;
+#ifdef MMX_SOURCE_DIR
+    dirs[nd++] = MMX_SOURCE_DIR;
+#endif
+    const char *env = getenv("MMX_SOURCE_DIR");
+    if (env && *env) dirs[nd++] = env;
+    dirs[nd++] = ".";
+    for (int i = 0; i < nd; i++) {
+        int len = snprintf(path, n, "%s/%s", dirs[i], script);
+        if (len > 0 && (size_t)len < n && !strchr(path, '\'') && access(path, R_OK) == 0)
+            return 0;
+    }
+    fprintf(stderr,
+            "%s: --peers: cannot find %s (looked under MMX_SOURCE_DIR and the current "
+            "directory); run from the source tree or set MMX_SOURCE_DIR=/path/to/multimax\n",
+            prog, script);
+    return -1;
+}
+
+int bench_run_jsonl(const char *prog, const char *script, const char *cmd,
+                    int (*on_line)(const char *line, void *ctx), void *ctx) {
+    char line[2048];
+    fprintf(stderr, "%s: running peers: %s\n", prog, cmd);
+    fflush(stdout);
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        fprintf(stderr, "%s: --peers: cannot start: %s\n", prog, cmd);
+        return -1;
+    }
+    int bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] != '{') continue; /* not a result line */
+        if (on_line(line, ctx)) {
+            fprintf(stderr, "%s: --peers: unreadable line: %s", prog, line);
+            bad = 1;
+        }
+    }
+    int st = pclose(f);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || bad) {
+        fprintf(stderr, "%s: --peers: %s failed (status %d); see its messages above\n", prog,
+                script, st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128);
+        return -1;
+    }
+    return 0;
 }

@@ -42,4 +42,15 @@ double bench_loadavg(void);
  * if there are too many, one is empty or one is too long. */
 int bench_split_list(const char *list, char *items, size_t item_len, int max_items);
 
+/* The path of `script` (relative to the source tree) under MMX_SOURCE_DIR (the build's), then
+ * $MMX_SOURCE_DIR, then "."; 0 if found (and free of quotes), else -1 with a message naming
+ * prog. */
+int bench_find_script(char *path, size_t n, const char *prog, const char *script);
+
+/* Runs the shell command cmd and hands each line of its standard output that starts with '{'
+ * (a JSON result line) to on_line, which returns non-zero to reject it. 0 if cmd exited with
+ * status 0 and every line was accepted; else -1, with a message naming prog and script. */
+int bench_run_jsonl(const char *prog, const char *script, const char *cmd,
+                    int (*on_line)(const char *line, void *ctx), void *ctx);
+
 #endif /* MMX_BENCH_UTIL_H */
