@@ -6,7 +6,6 @@
  * The script is looked up, in order, under the compile-time MMX_SOURCE_DIR, the environment
  * variable MMX_SOURCE_DIR, and the current directory (as bench_peers.c does).
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,68 +20,25 @@ static int has_peer(mmx_norm_kind k) {
     return k == MMX_NORM_SOFTMAX || k == MMX_NORM_MULTIMAX || k == MMX_NORM_ENTMAX15;
 }
 
-/* Appends printf-style text to buf (size n, used *len); -1 if it does not fit. */
-static int append(char *buf, size_t n, size_t *len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(buf + *len, n - *len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= n - *len) return -1;
-    *len += (size_t)k;
-    return 0;
-}
-
 static int build_command(const ba_opts *o, const char *script, char *cmd, size_t n) {
     size_t len = 0;
-    int bad = append(cmd, n, &len, "%s '%s' --norms ", BA_PYTHON, script), first = 1;
+    int bad = bench_append(cmd, n, &len, "%s '%s' --norms ", BA_PYTHON, script), first = 1;
     for (int i = 0; i < o->n_norms; i++)
         if (has_peer(o->norms[i])) {
-            bad |= append(cmd, n, &len, "%s%s", first ? "" : ",", mmx_norm_name(o->norms[i]));
+            bad |= bench_append(cmd, n, &len, "%s%s", first ? "" : ",", mmx_norm_name(o->norms[i]));
             first = 0;
         }
-    bad |= append(cmd, n, &len, " --T ");
+    bad |= bench_append(cmd, n, &len, " --T ");
     for (int i = 0; i < o->n_T; i++)
-        bad |= append(cmd, n, &len, "%s%lld", i ? "," : "", (long long)o->T[i]);
-    bad |= append(cmd, n, &len, " --threads ");
+        bad |= bench_append(cmd, n, &len, "%s%lld", i ? "," : "", (long long)o->T[i]);
+    bad |= bench_append(cmd, n, &len, " --threads ");
     for (int i = 0; i < o->n_threads; i++)
-        bad |= append(cmd, n, &len, "%s%d", i ? "," : "", o->threads[i]);
-    bad |= append(cmd, n, &len, " --D %lld --heads %lld --batch %lld --pass %s --reps %d"
+        bad |= bench_append(cmd, n, &len, "%s%d", i ? "," : "", o->threads[i]);
+    bad |= bench_append(cmd, n, &len, " --D %lld --heads %lld --batch %lld --pass %s --reps %d"
                   " --budget %g%s", (long long)o->dim, (long long)o->heads, (long long)o->batch,
                   o->fwd && o->fwdbwd ? "both" : o->fwd ? "fwd" : "fwdbwd", o->reps, o->budget,
                   o->causal ? " --causal" : "");
     return bad ? -1 : 0;
-}
-
-/* The value of "key" in a flat JSON object line (our own script writes these lines). */
-static const char *json_value(const char *line, const char *key) {
-    char pat[40];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    const char *p = strstr(line, pat);
-    if (!p) return NULL;
-    p += strlen(pat);
-    while (*p == ' ') p++;
-    if (*p++ != ':') return NULL;
-    while (*p == ' ') p++;
-    return p;
-}
-
-static int json_str(const char *line, const char *key, char *out, size_t n) {
-    const char *p = json_value(line, key);
-    if (!p || *p++ != '"') return -1;
-    const char *end = strchr(p, '"');
-    if (!end) return -1;
-    size_t len = (size_t)(end - p) < n ? (size_t)(end - p) : n - 1;
-    memcpy(out, p, len);
-    out[len] = '\0';
-    return 0;
-}
-
-static int json_num(const char *line, const char *key, double *v) {
-    const char *p = json_value(line, key);
-    char *end;
-    if (!p) return -1;
-    *v = strtod(p, &end);
-    return end == p ? -1 : 0;
 }
 
 static int parse_line(const char *line, ba_row *r) {
@@ -90,26 +46,26 @@ static int parse_line(const char *line, ba_row *r) {
     double T, threads, reps = 0;
     memset(r, 0, sizeof *r);
     r->ms = r->bwd_ms = r->maxdiff = r->l2diff = r->gdiff = r->load = -1.0;
-    if (json_str(line, "norm", norm, sizeof norm) || json_str(line, "pass", pass, sizeof pass) ||
-        json_str(line, "impl", r->impl, sizeof r->impl) || json_num(line, "T", &T) ||
-        json_num(line, "threads", &threads) || mmx_norm_parse(norm, &r->norm) != MMX_OK)
+    if (bench_json_str(line, "norm", norm, sizeof norm) || bench_json_str(line, "pass", pass, sizeof pass) ||
+        bench_json_str(line, "impl", r->impl, sizeof r->impl) || bench_json_num(line, "T", &T) ||
+        bench_json_num(line, "threads", &threads) || mmx_norm_parse(norm, &r->norm) != MMX_OK)
         return -1;
     r->pass = strcmp(pass, "fwd") == 0 ? BA_FWD : BA_FWDBWD;
     r->T = (int64_t)T;
     r->threads = (int)threads;
-    if (json_num(line, "ms", &r->ms)) {
+    if (bench_json_num(line, "ms", &r->ms)) {
         r->ms = -1.0;
-        if (json_str(line, "error", r->note, sizeof r->note))
+        if (bench_json_str(line, "error", r->note, sizeof r->note))
             snprintf(r->note, sizeof r->note, "?");
         return 0;
     }
     char malloc_kind[16];
-    if (json_str(line, "malloc", malloc_kind, sizeof malloc_kind) == 0 &&
+    if (bench_json_str(line, "malloc", malloc_kind, sizeof malloc_kind) == 0 &&
         strcmp(malloc_kind, "default") == 0)
         snprintf(r->note, sizeof r->note, "timed under glibc's default allocator");
-    json_num(line, "peak_extra_mb", &r->peak_mb);
-    json_num(line, "load1", &r->load);
-    json_num(line, "reps", &reps);
+    bench_json_num(line, "peak_extra_mb", &r->peak_mb);
+    bench_json_num(line, "load1", &r->load);
+    bench_json_num(line, "reps", &reps);
     r->reps = (int)reps;
     return 0;
 }

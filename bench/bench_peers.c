@@ -5,7 +5,6 @@
  * The script is looked up, in order, under the compile-time MMX_SOURCE_DIR, the
  * environment variable MMX_SOURCE_DIR, and the current directory.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,74 +14,31 @@
 #define BN_PYTHON "/usr/bin/python3"
 #define BN_SCRIPT "bench/peers_norms.py"
 
-/* Appends printf-style text to buf (size n, used *len); -1 if it does not fit. */
-static int append(char *buf, size_t n, size_t *len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(buf + *len, n - *len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= n - *len) return -1;
-    *len += (size_t)k;
-    return 0;
-}
-
 static int build_command(const bn_opts *o, const char *script, char *cmd, size_t n) {
     size_t len = 0;
-    int bad = append(cmd, n, &len, "%s '%s' --norms ", BN_PYTHON, script);
+    int bad = bench_append(cmd, n, &len, "%s '%s' --norms ", BN_PYTHON, script);
     for (int i = 0; i < o->n_norms; i++)
-        bad |= append(cmd, n, &len, "%s%s", i ? "," : "", mmx_norm_name(o->norms[i]));
-    bad |= append(cmd, n, &len, " --shapes ");
+        bad |= bench_append(cmd, n, &len, "%s%s", i ? "," : "", mmx_norm_name(o->norms[i]));
+    bad |= bench_append(cmd, n, &len, " --shapes ");
     for (int i = 0; i < o->n_shapes; i++)
-        bad |= append(cmd, n, &len, "%s%lldx%lld", i ? "," : "", (long long)o->rows[i],
+        bad |= bench_append(cmd, n, &len, "%s%lldx%lld", i ? "," : "", (long long)o->rows[i],
                       (long long)o->cols[i]);
-    bad |= append(cmd, n, &len, " --threads ");
+    bad |= bench_append(cmd, n, &len, " --threads ");
     for (int i = 0; i < o->n_threads; i++)
-        bad |= append(cmd, n, &len, "%s%d", i ? "," : "", o->threads[i]);
+        bad |= bench_append(cmd, n, &len, "%s%d", i ? "," : "", o->threads[i]);
     /* The peers have no separate backward: bwd is compared through the fwdbwd rows. */
-    bad |= append(cmd, n, &len, " --dir %s --reps %d --alpha %.17g",
+    bad |= bench_append(cmd, n, &len, " --dir %s --reps %d --alpha %.17g",
                   o->bwd ? "fwd,fwdbwd" : "fwd", o->reps, o->alpha);
     return bad ? -1 : 0;
 }
 
-/* The value of "key" in a flat JSON object line: a string (copied, no escapes) or a number.
- * Our own script writes these lines, so a full JSON parser is not needed. */
-static const char *json_value(const char *line, const char *key) {
-    char pat[32];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    const char *p = strstr(line, pat);
-    if (!p) return NULL;
-    p += strlen(pat);
-    while (*p == ' ') p++;
-    if (*p++ != ':') return NULL;
-    while (*p == ' ') p++;
-    return p;
-}
-
-static int json_str(const char *line, const char *key, char *out, size_t n) {
-    const char *p = json_value(line, key);
-    if (!p || *p++ != '"') return -1;
-    const char *end = strchr(p, '"');
-    if (!end || (size_t)(end - p) >= n) return -1;
-    memcpy(out, p, (size_t)(end - p));
-    out[end - p] = '\0';
-    return 0;
-}
-
-static int json_num(const char *line, const char *key, double *v) {
-    const char *p = json_value(line, key);
-    char *end;
-    if (!p) return -1;
-    *v = strtod(p, &end);
-    return end == p ? -1 : 0;
-}
-
 static int parse_line(const char *line, bn_peer *pr) {
     double rows, cols, threads;
-    if (json_str(line, "op", pr->op, sizeof pr->op) ||
-        json_str(line, "dir", pr->dir, sizeof pr->dir) ||
-        json_str(line, "peer", pr->peer, sizeof pr->peer) || json_num(line, "rows", &rows) ||
-        json_num(line, "cols", &cols) || json_num(line, "threads", &threads) ||
-        json_num(line, "peer_ms", &pr->ms))
+    if (bench_json_str(line, "op", pr->op, sizeof pr->op) ||
+        bench_json_str(line, "dir", pr->dir, sizeof pr->dir) ||
+        bench_json_str(line, "peer", pr->peer, sizeof pr->peer) || bench_json_num(line, "rows", &rows) ||
+        bench_json_num(line, "cols", &cols) || bench_json_num(line, "threads", &threads) ||
+        bench_json_num(line, "peer_ms", &pr->ms))
         return -1;
     pr->rows = (int64_t)rows;
     pr->cols = (int64_t)cols;

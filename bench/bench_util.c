@@ -3,6 +3,8 @@
  */
 #include "bench_util.h"
 
+#include <stdarg.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,4 +156,46 @@ int bench_run_jsonl(const char *prog, const char *script, const char *cmd,
         return -1;
     }
     return 0;
+}
+
+int bench_append(char *buf, size_t n, size_t *len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, n - *len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= n - *len) return -1;
+    *len += (size_t)k;
+    return 0;
+}
+
+/* Where the value of "key" starts in a flat JSON object line, or NULL. */
+static const char *json_value(const char *line, const char *key) {
+    char pat[40];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = strstr(line, pat);
+    if (!p) return NULL;
+    p += strlen(pat);
+    while (*p == ' ') p++;
+    if (*p++ != ':') return NULL;
+    while (*p == ' ') p++;
+    return p;
+}
+
+int bench_json_str(const char *line, const char *key, char *out, size_t n) {
+    const char *p = json_value(line, key);
+    if (!p || *p++ != '"' || n == 0) return -1;
+    const char *end = strchr(p, '"');
+    if (!end) return -1;
+    size_t len = (size_t)(end - p) < n ? (size_t)(end - p) : n - 1;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 0;
+}
+
+int bench_json_num(const char *line, const char *key, double *v) {
+    const char *p = json_value(line, key);
+    char *end;
+    if (!p) return -1;
+    *v = strtod(p, &end);
+    return end == p ? -1 : 0;
 }

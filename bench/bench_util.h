@@ -42,6 +42,15 @@ double bench_loadavg(void);
  * if there are too many, one is empty or one is too long. */
 int bench_split_list(const char *list, char *items, size_t item_len, int max_items);
 
+/* Appends printf-style text to buf (size n, *len used so far); -1 if it does not fit. */
+int bench_append(char *buf, size_t n, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The string (truncated to n - 1 bytes) or number under "key" in a flat JSON object line (the
+ * peer scripts' result lines); -1 if absent or not of that type. */
+int bench_json_str(const char *line, const char *key, char *out, size_t n);
+int bench_json_num(const char *line, const char *key, double *v);
+
 /* The path of `script` (relative to the source tree) under MMX_SOURCE_DIR (the build's), then
  * $MMX_SOURCE_DIR, then "."; 0 if found (and free of quotes), else -1 with a message naming
  * prog. */
