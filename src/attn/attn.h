@@ -63,6 +63,21 @@ static inline int64_t attn_visible(const mmx_attn *a, int64_t b, int64_t i) {
     return n < 0 ? 0 : n;
 }
 
+/* A query block [q0, q0 + rows) of head bh = b * H + h. Its rows start at row0 = bh * Tq + q0
+ * of the (B, H, Tq, .) tensors (q, out, dq, dout: row0 * D; stats: row0 * MMX_ATTN_STATS);
+ * its head starts at kv = bh * Tk * D in k, v, dk, dv. */
+typedef struct {
+    int64_t b, h, bh, q0, rows, row0, kv;
+} attn_block;
+
+static inline attn_block attn_block_at(const mmx_attn *a, int64_t bh, int64_t q0) {
+    attn_block k;
+    k.bh = bh, k.b = bh / a->heads, k.h = bh % a->heads, k.q0 = q0;
+    k.rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
+    k.row0 = bh * a->tq + q0, k.kv = bh * a->tk * a->dim;
+    return k;
+}
+
 /* Visible counts of rows [q0, q0 + rows) into nv; returns their max. */
 int64_t attn_visible_rows(const mmx_attn *a, int64_t b, int64_t q0, int64_t rows, int32_t *nv);
 

@@ -54,16 +54,15 @@ static void tile_counts(int32_t *nvt, const int32_t *nv, int64_t rows, int64_t k
 void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
                          const float *q, const float *k, const float *v, attn_res *res) {
     const mmx_attn *a = pl->a;
-    const int64_t D = a->dim, bh = it / pl->nqb, b = bh / a->heads;
-    const int64_t q0 = (it % pl->nqb) * MMX_ATTN_BQ;
-    const int64_t rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
-    const float *Q = q + (bh * a->tq + q0) * D, *K = k + bh * a->tk * D, *V = v + bh * a->tk * D;
-    float *O = out + (bh * a->tq + q0) * D;
+    const attn_block bk = attn_block_at(a, it / pl->nqb, (it % pl->nqb) * MMX_ATTN_BQ);
+    const int64_t D = a->dim, rows = bk.rows;
+    const float *Q = q + bk.row0 * D, *K = k + bk.kv, *V = v + bk.kv;
+    float *O = out + bk.row0 * D;
     flash_ws w = carve(pl);
     int32_t nvt[MMX_ATTN_BQ];
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
 
-    int64_t kend = attn_visible_rows(a, b, q0, rows, w.nv);
+    int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w.nv);
     memset(O, 0, (size_t)(rows * D) * sizeof *O);
     for (int64_t r = 0; r < rows; r++) w.m[r] = -INFINITY, w.l[r] = 0.0;
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
@@ -73,7 +72,7 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
         tile_counts(nvt, w.nv, rows, k0, nk);
         int64_t bad = pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr);
         if (bad < rows) {
-            *res = (attn_res){MMX_ERR_VALUE, b, bh % a->heads, q0 + bad};
+            *res = (attn_res){MMX_ERR_VALUE, bk.b, bk.h, bk.q0 + bad};
             return;
         }
         for (int64_t r = 0; r < rows; r++)
@@ -86,31 +85,30 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
         float inv = w.l[r] > 0.0 ? (float)(1.0 / w.l[r]) : 0.0f;
         for (int64_t d = 0; d < D; d++) O[r * D + d] *= inv;
         if (stats) {
-            float *st = stats + (bh * a->tq + q0 + r) * MMX_ATTN_STATS;
+            float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
             st[0] = w.m[r], st[1] = (float)w.l[r], st[2] = 0.0f, st[3] = 0.0f;
         }
     }
 }
 
 /* One query block of the backward; returns the first failed query row, or -1. */
-static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, int64_t b, int64_t bh, int64_t q0,
-                            float *dq, float *dkb, float *dvb, const float *dout,
-                            const float *out, const float *stats, const float *q,
-                            const float *k, const float *v, mmx_grad_acc *acc) {
+static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, float *dq,
+                               float *dkb, float *dvb, const float *dout, const float *out,
+                               const float *stats, const float *q, const float *k,
+                               const float *v, mmx_grad_acc *acc) {
     const mmx_attn *a = pl->a;
-    const int64_t D = a->dim;
-    const int64_t rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
-    const float *Q = q + (bh * a->tq + q0) * D, *dO = dout + (bh * a->tq + q0) * D;
-    const float *O = out + (bh * a->tq + q0) * D, *K = k + bh * a->tk * D, *V = v + bh * a->tk * D;
-    float *dQ = dq + (bh * a->tq + q0) * D;
+    const int64_t D = a->dim, rows = bk.rows;
+    const float *Q = q + bk.row0 * D, *dO = dout + bk.row0 * D, *O = out + bk.row0 * D;
+    const float *K = k + bk.kv, *V = v + bk.kv;
+    float *dQ = dq + bk.row0 * D;
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
     int32_t nvt[MMX_ATTN_BQ];
     float l[MMX_ATTN_BQ];
 
-    int64_t kend = attn_visible_rows(a, b, q0, rows, w->nv);
+    int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w->nv);
     memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ);
     for (int64_t r = 0; r < rows; r++) {
-        const float *st = stats + (bh * a->tq + q0 + r) * MMX_ATTN_STATS;
+        const float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
         double s = 0.0;
         for (int64_t d = 0; d < D; d++) s += (double)dO[r * D + d] * O[r * D + d];
         w->m[r] = st[0], l[r] = st[1], w->dd[r] = (float)s;
@@ -125,7 +123,7 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, int64_t b, int6
         tile_counts(nvt, w->nv, rows, k0, nk);
         int64_t bad = pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk,
                                            nvt, mod, w->m, l, w->dd, acc->dranges, acc->dts);
-        if (bad < rows) return q0 + bad;
+        if (bad < rows) return bk.q0 + bad;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, 1.0f, w->p,
                     MMX_ATTN_BK, dO, (int)D, 1.0f, dvb + k0 * D, (int)D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, pl->alpha,
@@ -144,8 +142,9 @@ void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
     attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
     flash_ws w = carve(pl);
     for (int64_t qb = qb0; qb < qb1; qb++) {
-        int64_t bad = flash_bwd_block(pl, &w, b, b * pl->a->heads + h, qb * MMX_ATTN_BQ, dq, dkb,
-                                      dvb, dout, out, stats, q, k, v, &pl->acc[it]);
+        attn_block bk = attn_block_at(pl->a, b * pl->a->heads + h, qb * MMX_ATTN_BQ);
+        int64_t bad = flash_bwd_block(pl, &w, bk, dq, dkb, dvb, dout, out, stats, q, k, v,
+                                      &pl->acc[it]);
         if (bad >= 0) {
             *res = (attn_res){MMX_ERR_VALUE, b, h, bad};
             return;

@@ -107,22 +107,19 @@ static int tile_has_support(const float *P, int64_t ld, int64_t rows, int64_t k0
 void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
                          const float *q, const float *k, const float *v, attn_res *res) {
     const mmx_attn *a = pl->a;
-    const int64_t D = a->dim, bh = it / pl->nqb, b = bh / a->heads;
-    const int64_t q0 = (it % pl->nqb) * MMX_ATTN_BQ;
-    const int64_t rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
-    const float *Q = q + (bh * a->tq + q0) * D, *K = k + bh * a->tk * D, *V = v + bh * a->tk * D;
-    float *O = out + (bh * a->tq + q0) * D;
+    const attn_block bk = attn_block_at(a, it / pl->nqb, (it % pl->nqb) * MMX_ATTN_BQ);
+    const int64_t D = a->dim, rows = bk.rows;
+    const float *Q = q + bk.row0 * D, *K = k + bk.kv, *V = v + bk.kv;
+    float *O = out + bk.row0 * D, *st = stats ? stats + bk.row0 * MMX_ATTN_STATS : NULL;
     strip_ws w = carve(pl);
 
     memset(O, 0, (size_t)(rows * D) * sizeof *O);
-    if (stats) memset(stats + (bh * a->tq + q0) * MMX_ATTN_STATS, 0,
-                      (size_t)(rows * MMX_ATTN_STATS) * sizeof *stats);
-    int64_t kend = attn_visible_rows(a, b, q0, rows, w.nv);
+    if (st) memset(st, 0, (size_t)(rows * MMX_ATTN_STATS) * sizeof *st);
+    int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w.nv);
     if (kend == 0) return;
-    int64_t bad = strip_probs(pl, w.p, w.nv, Q, K, rows, kend,
-                              stats ? stats + (bh * a->tq + q0) * MMX_ATTN_STATS : NULL);
+    int64_t bad = strip_probs(pl, w.p, w.nv, Q, K, rows, kend, st);
     if (bad >= 0) {
-        *res = (attn_res){MMX_ERR_VALUE, b, bh % a->heads, q0 + bad};
+        *res = (attn_res){MMX_ERR_VALUE, bk.b, bk.h, bk.q0 + bad};
         return;
     }
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
@@ -134,19 +131,17 @@ void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
 }
 
 /* One query block of the backward; returns the first failed row or -1. */
-static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, int64_t b, int64_t bh, int64_t q0,
-                               float *dq, float *dkb, float *dvb, const float *dout,
-                               const float *stats, const float *q, const float *k, const float *v,
+static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, attn_block bk, float *dq,
+                               float *dkb, float *dvb, const float *dout, const float *stats,
+                               const float *q, const float *k, const float *v,
                                mmx_grad_acc *acc) {
     const mmx_attn *a = pl->a;
-    const int64_t D = a->dim, ld = pl->ldk;
-    const int64_t rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
-    const float *Q = q + (bh * a->tq + q0) * D, *dO = dout + (bh * a->tq + q0) * D;
-    const float *K = k + bh * a->tk * D, *V = v + bh * a->tk * D;
-    float *dQ = dq + (bh * a->tq + q0) * D;
+    const int64_t D = a->dim, ld = pl->ldk, rows = bk.rows;
+    const float *Q = q + bk.row0 * D, *dO = dout + bk.row0 * D, *K = k + bk.kv, *V = v + bk.kv;
+    float *dQ = dq + bk.row0 * D;
 
     memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ);
-    int64_t kend = attn_visible_rows(a, b, q0, rows, w->nv);
+    int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w->nv);
     if (kend == 0) return -1;
     /* P again: the sparse maps from the forward's (max, tau), EvSoftMax by its row kernel
      * (the same call on the same scores as the forward's) */
@@ -155,7 +150,7 @@ static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, int64_t b, int6
     if (bad >= 0) return bad;
     if (is_sparse(pl->nm)) {
         bad = pl->k->attn_sparse_p(w->p, w->p, ld, rows, kend, w->nv,
-                                   stats + (bh * a->tq + q0) * MMX_ATTN_STATS, alpha_of(pl->nm));
+                                   stats + bk.row0 * MMX_ATTN_STATS, alpha_of(pl->nm));
         if (bad < rows) return bad;
     }
     unsigned char live[(MMX_ATTN_MAX_SIZE + MMX_ATTN_BK - 1) / MMX_ATTN_BK / 8 + 1];
@@ -194,11 +189,11 @@ void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
     attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
     strip_ws w = carve(pl);
     for (int64_t qb = qb0; qb < qb1; qb++) {
-        int64_t q0 = qb * MMX_ATTN_BQ;
-        int64_t bad = strip_bwd_block(pl, &w, b, b * pl->a->heads + h, q0, dq, dkb, dvb, dout,
-                                      stats, q, k, v, &pl->acc[it]);
+        attn_block bk = attn_block_at(pl->a, b * pl->a->heads + h, qb * MMX_ATTN_BQ);
+        int64_t bad = strip_bwd_block(pl, &w, bk, dq, dkb, dvb, dout, stats, q, k, v,
+                                      &pl->acc[it]);
         if (bad >= 0) {
-            *res = (attn_res){MMX_ERR_VALUE, b, h, q0 + bad};
+            *res = (attn_res){MMX_ERR_VALUE, b, h, bk.q0 + bad};
             return;
         }
     }
