@@ -150,9 +150,56 @@ static int budget_reps(const ba_opts *o, double first) {
     return r < 1 ? 1 : r;
 }
 
-/* One fused measurement: the warm-up calls, then reps timed forward (+ backward) calls. */
+/* One call of a path: forward (bwd = 0) or backward (bwd = 1); on failure *fn names the
+ * failing entry point. */
+typedef mmx_status (*pass_fn)(const ba_bufs *b, ba_call *c, mmx_param_grads *pg, int bwd,
+                              const char **fn);
+
+static mmx_status fused_pass(const ba_bufs *b, ba_call *c, mmx_param_grads *pg, int bwd,
+                             const char **fn) {
+    *fn = bwd ? "mmx_attn_backward" : "mmx_attn_forward";
+    if (!bwd)
+        return mmx_attn_forward(&c->a, &c->nm, b->out, b->stats, b->q, b->k, b->v, b->work,
+                                b->work_bytes);
+    return mmx_attn_backward(&c->a, &c->nm, b->dq, b->dk, b->dv, pg, b->dout, b->out, b->stats,
+                             b->q, b->k, b->v, b->work, b->work_bytes);
+}
+
+/* The naive path; outputs go to out2, dq2, dk2, dv2. */
+static mmx_status naive_pass(const ba_bufs *b, ba_call *c, mmx_param_grads *pg, int bwd,
+                             const char **fn) {
+    *fn = bwd ? "mmx_backward_f32 (naive)" : "mmx_forward_f32 (naive)";
+    if (!bwd) return ba_naive_forward(&c->a, &c->nm, &b->nb, b->out2, b->q, b->k, b->v);
+    return ba_naive_backward(&c->a, &c->nm, &b->nb, b->dq2, b->dk2, b->dv2, pg, b->dout, b->q,
+                             b->k, b->v);
+}
+
+/* The warm-up calls, then reps timed forward (+ backward) calls of one path. */
+static void time_path(ba_run *R, ba_call *c, ba_row *row, pass_fn pass) {
+    int reps = R->o->reps, first = -R->o->warmup;
+    const char *fn;
+    for (int r = first; r < reps; r++) {
+        mmx_param_grads pg = call_grads(c);
+        double t0 = bench_now();
+        mmx_status st = pass(&R->b, c, &pg, 0, &fn);
+        double t1 = bench_now();
+        if (st == MMX_OK && row->pass == BA_FWDBWD) st = pass(&R->b, c, &pg, 1, &fn);
+        if (st != MMX_OK) {
+            fail_note(R, row, fn, st);
+            return;
+        }
+        double t2 = bench_now();
+        if (r == first) reps = budget_reps(R->o, t2 - t0);
+        if (r >= 0) R->times[r] = 1e3 * (t2 - t0), R->btimes[r] = 1e3 * (t2 - t1);
+    }
+    row->reps = reps;
+    row->ms = bench_median(R->times, reps);
+    row->bwd_ms = row->pass == BA_FWDBWD ? bench_median(R->btimes, reps) : -1.0;
+}
+
+/* One fused measurement: the workspace (its size is the row's peak extra memory), then the
+ * timed calls. */
 static void time_fused(ba_run *R, ba_call *c, ba_row *row) {
-    const ba_bufs *b = &R->b;
     size_t wf = 0, wb = 0;
     mmx_status st = mmx_attn_workspace_size(&c->a, &c->nm, 0, &wf);
     if (st == MMX_OK && row->pass == BA_FWDBWD) st = mmx_attn_workspace_size(&c->a, &c->nm, 1, &wb);
@@ -168,51 +215,13 @@ static void time_fused(ba_run *R, ba_call *c, ba_row *row) {
     }
     row->peak_mb = ((double)ws + (double)(c->a.batch * c->a.heads * c->a.tq) * MMX_ATTN_STATS *
                                      sizeof(float)) / 1e6;
-    int reps = R->o->reps, first = -R->o->warmup;
-    for (int r = first; r < reps; r++) {
-        mmx_param_grads pg = call_grads(c);
-        double t0 = bench_now();
-        st = mmx_attn_forward(&c->a, &c->nm, b->out, b->stats, b->q, b->k, b->v, b->work,
-                              b->work_bytes);
-        if (st != MMX_OK) { fail_note(R, row, "mmx_attn_forward", st); return; }
-        double t1 = bench_now();
-        if (row->pass == BA_FWDBWD) {
-            st = mmx_attn_backward(&c->a, &c->nm, b->dq, b->dk, b->dv, &pg, b->dout, b->out,
-                                   b->stats, b->q, b->k, b->v, b->work, b->work_bytes);
-            if (st != MMX_OK) { fail_note(R, row, "mmx_attn_backward", st); return; }
-        }
-        double t2 = bench_now();
-        if (r == first) reps = budget_reps(R->o, t2 - t0);
-        if (r >= 0) R->times[r] = 1e3 * (t2 - t0), R->btimes[r] = 1e3 * (t2 - t1);
-    }
-    row->reps = reps;
-    row->ms = bench_median(R->times, reps);
-    row->bwd_ms = row->pass == BA_FWDBWD ? bench_median(R->btimes, reps) : -1.0;
+    time_path(R, c, row, fused_pass);
 }
 
-/* One naive measurement; outputs go to out2, dq2, dk2, dv2. */
+/* One naive measurement. */
 static void time_naive(ba_run *R, ba_call *c, ba_row *row) {
-    const ba_bufs *b = &R->b;
     row->peak_mb = ba_naive_bytes(R->o, row->T, row->pass) / 1e6;
-    int reps = R->o->reps, first = -R->o->warmup;
-    for (int r = first; r < reps; r++) {
-        mmx_param_grads pg = call_grads(c);
-        double t0 = bench_now();
-        mmx_status st = ba_naive_forward(&c->a, &c->nm, &b->nb, b->out2, b->q, b->k, b->v);
-        if (st != MMX_OK) { fail_note(R, row, "mmx_forward_f32 (naive)", st); return; }
-        double t1 = bench_now();
-        if (row->pass == BA_FWDBWD) {
-            st = ba_naive_backward(&c->a, &c->nm, &b->nb, b->dq2, b->dk2, b->dv2, &pg, b->dout,
-                                   b->q, b->k, b->v);
-            if (st != MMX_OK) { fail_note(R, row, "mmx_backward_f32 (naive)", st); return; }
-        }
-        double t2 = bench_now();
-        if (r == first) reps = budget_reps(R->o, t2 - t0);
-        if (r >= 0) R->times[r] = 1e3 * (t2 - t0), R->btimes[r] = 1e3 * (t2 - t1);
-    }
-    row->reps = reps;
-    row->ms = bench_median(R->times, reps);
-    row->bwd_ms = row->pass == BA_FWDBWD ? bench_median(R->btimes, reps) : -1.0;
+    time_path(R, c, row, naive_pass);
 }
 
 /* max |x - ref| / max |ref| (*maxrel) and ||x - ref|| / ||ref|| (returned) over n values. A
