@@ -21,6 +21,13 @@ int cmd_info(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_examples(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+
+/* Fashion-MNIST's class names. */
+extern const char *const k_fmnist_classes[10];
 int cmd_bench(int argc, char **argv);
 
 /* The full usage text (every subcommand and flag with its default). */

@@ -18,6 +18,10 @@ static const command k_commands[] = {
     {"apply", cmd_apply},
     {"metrics", cmd_metrics},
     {"demo", cmd_demo},
+    {"examples", cmd_examples},
+    {"train", cmd_train},
+    {"eval", cmd_eval},
+    {"analyze", cmd_analyze},
     {"bench", cmd_bench},
 };
 
@@ -28,7 +32,14 @@ void cli_usage(FILE *out) {
           "  info                     version, build options, CPU features, threads\n"
           "  apply NORM [options]     read rows from stdin, print f(x) per row (dx with --vjp)\n"
           "  metrics NORM [options]   read rows from stdin, print 'M S' per row (paper's metrics)\n"
-          "  demo                     the paper's examples: every normalizer's output, M and S\n"
+          "  demo [options]           the main job: trains a SoftMax and a MultiMax ViT on\n"
+          "                           Fashion-MNIST briefly, compares them, writes a report\n"
+          "  train vit [options]      trains a ViT (any attention / output normalizer);\n"
+          "                           `multimax train vit --help`\n"
+          "  eval CHECKPOINT          test accuracy and loss of a trained ViT\n"
+          "  analyze CHECKPOINT --out DIR   attention sparsity, multi-modality,\n"
+          "                           over-smoothing, modulators, maps: DIR/report.html\n"
+          "  examples                 the paper's examples: every normalizer's output, M and S\n"
           "  bench norms [options]    speed of every normalizer vs memcpy (and PyTorch/entmax\n"
           "                           with --peers); `multimax bench norms --help`\n"
           "  bench attn [options]     speed and memory of the fused attention vs sgemm (naive\n"

@@ -251,7 +251,7 @@ check "metrics undefined row" [ "$OUT" = "undefined undefined" ]
 run $'10 8 -1 | 1 0 0\n' metrics softmax --vjp
 check "metrics rejects --vjp" [ "$RC" = 2 ]
 
-# --- info, help, version, demo ---------------------------------------------------------
+# --- info, help, version, examples ---------------------------------------------------------
 run '' --version
 ver=$(printf '%s' "$OUT" | awk '{ print $2 }')
 check "--version prints a version" eval '[[ "$ver" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]]'
@@ -261,11 +261,11 @@ check "info prints version and threads" \
 
 run '' help
 check "help lists every subcommand and flag" eval '[ "$RC" = 0 ] && (for w in info apply \
-    metrics demo --temperature --alpha --ranges --ts --eval --vjp --double --eps --version; do
+    metrics examples demo train eval analyze --temperature --alpha --ranges --ts --eval --vjp --double --eps --version; do
     has "$OUT" "$w" || exit 1; done)'
 
-run '' demo
-check "demo: exit 0, < 100 lines, hand-set multimax M ~ 0.74" \
+run '' examples
+check "examples: exit 0, < 100 lines, hand-set multimax M ~ 0.74" \
     eval '[ "$RC" = 0 ] && [ "$(lines "$OUT")" -lt 100 ] && has "$OUT" "M = 0.74"'
 
 echo "$PASS passed, $FAIL failed"

@@ -1,0 +1,215 @@
+/* layers.c - linear, LayerNorm, GELU, pooling and layout changes; see layers.h. */
+#include "nn/layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] * w[r, j], in double. Threads take
+ * blocks of 64 columns and walk the rows in order, so the sums do not depend on the thread
+ * count, and each row's block is one contiguous 256-byte read. */
+static void colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c)
+{
+    int64_t nblk = (c + 63) / 64;
+#pragma omp parallel for schedule(static)
+    for (int64_t bk = 0; bk < nblk; bk++) {
+        int64_t j0 = bk * 64, j1 = j0 + 64 < c ? j0 + 64 : c;
+        double s[64] = {0};
+        for (int64_t r = 0; r < n; r++) {
+            const float *xr = x + r * c, *wr = w ? w + r * c : NULL;
+            if (wr)
+                for (int64_t j = j0; j < j1; j++) s[j - j0] += (double)(xr[j] * wr[j]);
+            else
+                for (int64_t j = j0; j < j1; j++) s[j - j0] += xr[j];
+        }
+        for (int64_t j = j0; j < j1; j++) acc[j] += (float)s[j - j0];
+    }
+}
+
+void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
+                       int64_t in, int64_t out)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, x,
+                (int)in, w, (int)in, 0.0f, y, (int)out);
+    if (!b)
+        return;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; r++) {
+        float *yr = y + r * out;
+        for (int64_t j = 0; j < out; j++)
+            yr[j] += b[j];
+    }
+}
+
+void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                        const float *w, int64_t n, int64_t in, int64_t out)
+{
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f,
+                    dy, (int)out, w, (int)in, 1.0f, dx, (int)in);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
+                (int)out, x, (int)in, 1.0f, dw, (int)in);
+    if (db)
+        colsum_add(db, dy, NULL, n, out);
+}
+
+void nn_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g,
+                          const float *b, int64_t n, int64_t c, float eps)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * c;
+        double s = 0.0, ss = 0.0;
+        for (int64_t j = 0; j < c; j++)
+            s += xr[j];
+        double m = s / (double)c;
+        for (int64_t j = 0; j < c; j++)
+            ss += ((double)xr[j] - m) * ((double)xr[j] - m);
+        float rs = (float)(1.0 / sqrt(ss / (double)c + eps));
+        float mf = (float)m;
+        float *yr = y + r * c;
+        for (int64_t j = 0; j < c; j++)
+            yr[j] = (xr[j] - mf) * rs * g[j] + b[j];
+        mean[r] = mf;
+        rstd[r] = rs;
+    }
+}
+
+void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const float *dy,
+                           const float *x, const float *mean, const float *rstd, const float *g,
+                           int64_t n, int64_t c)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * c, *dyr = dy + r * c;
+        float m = mean[r], rs = rstd[r];
+        double s1 = 0.0, s2 = 0.0;
+        for (int64_t j = 0; j < c; j++) {
+            float dxh = dyr[j] * g[j];
+            s1 += dxh;
+            s2 += dxh * ((xr[j] - m) * rs);
+        }
+        float m1 = (float)(s1 / (double)c), m2 = (float)(s2 / (double)c);
+        float *dxr = dx + r * c;
+        for (int64_t j = 0; j < c; j++) {
+            float xh = (xr[j] - m) * rs;
+            dxr[j] += rs * (dyr[j] * g[j] - m1 - xh * m2);
+            xhat[r * c + j] = xh;
+        }
+    }
+    colsum_add(dg, dy, xhat, n, c);
+    colsum_add(db, dy, NULL, n, c);
+}
+
+void nn_gelu_forward(float *y, const float *x, int64_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float xi = x[i];
+        float cdf = 0.5f * (1.0f + erff(xi * 0.70710678118654752f));
+        float pdf = 0.39894228040143268f * expf(-0.5f * xi * xi);
+        dx[i] += dy[i] * (cdf + xi * pdf);
+    }
+}
+
+void nn_add(float *y, const float *a, const float *b, int64_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+void nn_meanpool_forward(float *y, const float *x, int64_t b, int64_t t, int64_t c)
+{
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t j = 0; j < c; j++) {
+            double s = 0.0;
+            for (int64_t k = 0; k < t; k++)
+                s += x[(i * t + k) * c + j];
+            y[i * c + j] = (float)(s / (double)t);
+        }
+}
+
+void nn_meanpool_backward(float *dx, const float *dy, int64_t b, int64_t t, int64_t c)
+{
+    float inv = 1.0f / (float)t;
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t k = 0; k < t; k++)
+            for (int64_t j = 0; j < c; j++)
+                dx[(i * t + k) * c + j] += dy[i * c + j] * inv;
+}
+
+void nn_patchify(float *patches, const float *img, int64_t b, int64_t h, int64_t w, int64_t p)
+{
+    int64_t gh = h / p, gw = w / p, t = gh * gw;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t tok = 0; tok < t; tok++) {
+            int64_t py = tok / gw, px = tok % gw;
+            float *dst = patches + (i * t + tok) * p * p;
+            for (int64_t y = 0; y < p; y++)
+                memcpy(dst + y * p, img + i * h * w + (py * p + y) * w + px * p,
+                       (size_t)p * sizeof(float));
+        }
+}
+
+void nn_split_heads(float *q, float *k, float *v, const float *qkv, int64_t b, int64_t t,
+                    int64_t h, int64_t d)
+{
+    int64_t c = h * d;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t tok = 0; tok < t; tok++) {
+            const float *row = qkv + (i * t + tok) * 3 * c;
+            for (int64_t hh = 0; hh < h; hh++) {
+                size_t dst = (size_t)(((i * h + hh) * t + tok) * d);
+                memcpy(q + dst, row + hh * d, (size_t)d * sizeof(float));
+                memcpy(k + dst, row + c + hh * d, (size_t)d * sizeof(float));
+                memcpy(v + dst, row + 2 * c + hh * d, (size_t)d * sizeof(float));
+            }
+        }
+}
+
+void nn_merge_qkv_grad(float *dqkv, const float *dq, const float *dk, const float *dv, int64_t b,
+                       int64_t t, int64_t h, int64_t d)
+{
+    int64_t c = h * d;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t tok = 0; tok < t; tok++) {
+            float *row = dqkv + (i * t + tok) * 3 * c;
+            for (int64_t hh = 0; hh < h; hh++) {
+                size_t src = (size_t)(((i * h + hh) * t + tok) * d);
+                memcpy(row + hh * d, dq + src, (size_t)d * sizeof(float));
+                memcpy(row + c + hh * d, dk + src, (size_t)d * sizeof(float));
+                memcpy(row + 2 * c + hh * d, dv + src, (size_t)d * sizeof(float));
+            }
+        }
+}
+
+void nn_merge_heads(float *y, const float *x, int64_t b, int64_t t, int64_t h, int64_t d)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t tok = 0; tok < t; tok++)
+            for (int64_t hh = 0; hh < h; hh++)
+                memcpy(y + (i * t + tok) * h * d + hh * d, x + ((i * h + hh) * t + tok) * d,
+                       (size_t)d * sizeof(float));
+}
+
+void nn_split_merged(float *x, const float *y, int64_t b, int64_t t, int64_t h, int64_t d)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t tok = 0; tok < t; tok++)
+            for (int64_t hh = 0; hh < h; hh++)
+                memcpy(x + ((i * h + hh) * t + tok) * d, y + (i * t + tok) * h * d + hh * d,
+                       (size_t)d * sizeof(float));
+}

@@ -1,0 +1,61 @@
+/*
+ * layers.h - the training engine's layers, forward and backward side by side (float32,
+ * row-major, threads over rows with OpenMP, products through OpenBLAS sgemm).
+ *
+ * Conventions (as in llm.c): outputs first, then inputs, then sizes; every buffer carries its
+ * shape in a comment. Backward functions ACCUMULATE (+=) into both parameter gradients and
+ * input gradients, so residual branches add up without extra buffers; the model zeroes its
+ * gradient buffers once per step. N is the number of rows (batch x tokens).
+ */
+#ifndef MMX_NN_LAYERS_H
+#define MMX_NN_LAYERS_H
+
+#include <stdint.h>
+
+/* y = x W^T + b          y: (N, out)  x: (N, in)  w: (out, in)  b: (out) or NULL */
+void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
+                       int64_t in, int64_t out);
+/* dx += dy W; dw += dy^T x; db += sum_rows dy      dx may be NULL (no input gradient) */
+void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                        const float *w, int64_t n, int64_t in, int64_t out);
+
+/* y = (x - mean) * rstd * g + b per row, eps inside the sqrt (PyTorch's LayerNorm)
+ *   y, x: (N, C)   mean, rstd: (N) saved for the backward   g, b: (C) */
+void nn_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g,
+                          const float *b, int64_t n, int64_t c, float eps);
+/* dx += rstd (dxh - mean(dxh) - xh mean(dxh xh)), dxh = dy g, xh = (x - mean) rstd;
+ * dg += sum dy xh; db += sum dy.   xhat: (N, C) scratch (holds xh on return) */
+void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const float *dy,
+                           const float *x, const float *mean, const float *rstd, const float *g,
+                           int64_t n, int64_t c);
+
+/* Exact GELU (PyTorch's default): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2    y, x: (N) */
+void nn_gelu_forward(float *y, const float *x, int64_t n);
+/* dx += dy (Phi(x) + x phi(x)) */
+void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n);
+
+/* y = a + b (elementwise, n values); y may alias a or b. */
+void nn_add(float *y, const float *a, const float *b, int64_t n);
+
+/* Mean over tokens: y (B, C) = mean_t x (B, T, C). */
+void nn_meanpool_forward(float *y, const float *x, int64_t b, int64_t t, int64_t c);
+/* dx (B, T, C) += dy (B, C) / T */
+void nn_meanpool_backward(float *dx, const float *dy, int64_t b, int64_t t, int64_t c);
+
+/* Non-overlapping p x p patches of single-channel images, flattened row-major per patch
+ * (the layout of a Conv2d(1, C, p, stride p) weight (C, 1, p, p)).
+ *   patches: (B, T, p*p) with T = (h/p) (w/p), tokens in row-major patch order
+ *   img: (B, h, w); h and w multiples of p */
+void nn_patchify(float *patches, const float *img, int64_t b, int64_t h, int64_t w, int64_t p);
+
+/* (B, T, 3, H, D) rows of a fused qkv projection -> q, k, v each (B, H, T, D). */
+void nn_split_heads(float *q, float *k, float *v, const float *qkv, int64_t b, int64_t t,
+                    int64_t h, int64_t d);
+/* Inverse of nn_split_heads: dqkv (B, T, 3 H D) = the gradients dq, dk, dv (B, H, T, D). */
+void nn_merge_qkv_grad(float *dqkv, const float *dq, const float *dk, const float *dv, int64_t b,
+                       int64_t t, int64_t h, int64_t d);
+/* y (B, T, H D) <- x (B, H, T, D), and its inverse. */
+void nn_merge_heads(float *y, const float *x, int64_t b, int64_t t, int64_t h, int64_t d);
+void nn_split_merged(float *x, const float *y, int64_t b, int64_t t, int64_t h, int64_t d);
+
+#endif
