@@ -507,6 +507,15 @@ static void test_overwrite(void)
     CHECK(!memcmp(got, b, sizeof b));
     mmx_st_free(&f);
     CHECK_EQ_INT(count_tmp(), 0);
+
+    T_CTX("write to a relative path (the directory synced is \".\")");
+    char cwd[512];
+    CHECK(getcwd(cwd, sizeof cwd) && chdir(g_dir) == 0);
+    CHECK_STATUS(mmx_st_write("rel.safetensors", &ta, 1, NULL, 0), MMX_OK);
+    CHECK_STATUS(mmx_st_read(&f, "rel.safetensors"), MMX_OK);
+    CHECK(f.n == 1 && !strcmp(f.path, "rel.safetensors"));
+    mmx_st_free(&f);
+    CHECK(chdir(cwd) == 0);
 }
 
 /* Each bad call must fail with its status and leave the existing file byte-identical. */

@@ -173,7 +173,7 @@ static void sync_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     size_t n = slash ? (size_t)(slash - path) : 1;
-    char *dir = malloc(n + 1);
+    char *dir = malloc(n + 2); /* room for "/" when path is "/name" */
     if (!dir) return;
     if (slash) memcpy(dir, path, n);
     else dir[0] = '.';
