@@ -16,4 +16,7 @@ int mmx_bench_norms_main(int argc, char **argv);
  * and the PyTorch peers. */
 int mmx_bench_attn_main(int argc, char **argv);
 
+/* `multimax bench train`: ViT training step time per normalizer (bench_train.c). */
+int mmx_bench_train_main(int argc, char **argv);
+
 #endif /* MMX_BENCH_H */
