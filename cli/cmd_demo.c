@@ -68,7 +68,7 @@ int cmd_demo(int argc, char **argv)
     train_config tc = train_config_default();
     const char *out = "multimax-demo";
     int threads = 0;
-    tc.epochs = 2;
+    tc.epochs = 3; /* ~3 minutes in total on 2 cores (README) */
     tc.train_limit = 20000;
     tc.model.depth = 4;
     tc.model.dim = 64;

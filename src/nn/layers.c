@@ -1,6 +1,8 @@
 /* layers.c - linear, LayerNorm, GELU, pooling and layout changes; see layers.h. */
 #include "nn/layers.h"
 
+#include "kernels/kernels.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -101,22 +103,24 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
     colsum_add(db, dy, NULL, n, c);
 }
 
+/* The elementwise GELU runs the library's SIMD kernels (src/kernels/math_slots.inc, the
+ * ISA chosen at run time) over chunks of 4096 values. */
+#define GELU_CHUNK 4096
+
 void nn_gelu_forward(float *y, const float *x, int64_t n)
 {
+    const mmx_kernels *k = mmx_kernels_active();
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+    for (int64_t i = 0; i < n; i += GELU_CHUNK)
+        k->gelu_fwd(y + i, x + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
 }
 
 void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n)
 {
+    const mmx_kernels *k = mmx_kernels_active();
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        float xi = x[i];
-        float cdf = 0.5f * (1.0f + erff(xi * 0.70710678118654752f));
-        float pdf = 0.39894228040143268f * expf(-0.5f * xi * xi);
-        dx[i] += dy[i] * (cdf + xi * pdf);
-    }
+    for (int64_t i = 0; i < n; i += GELU_CHUNK)
+        k->gelu_bwd(dx + i, dy + i, x + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
 }
 
 void nn_add(float *y, const float *a, const float *b, int64_t n)

@@ -29,7 +29,8 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
                            const float *x, const float *mean, const float *rstd, const float *g,
                            int64_t n, int64_t c);
 
-/* Exact GELU (PyTorch's default): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2    y, x: (N) */
+/* GELU as PyTorch's default (erf form): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, with erf to
+ * 1.5e-7 absolute (SIMD kernel, see math_slots.inc)    y, x: (N) */
 void nn_gelu_forward(float *y, const float *x, int64_t n);
 /* dx += dy (Phi(x) + x phi(x)) */
 void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n);

@@ -11,8 +11,16 @@ void mmx_ref_evsoftmax_forward(double *y, const double *x, int64_t n, double w_l
         m = x[i] > m ? x[i] : m;
         c += x[i] != -INFINITY;
     }
-    for (int64_t i = 0; i < n; i++) /* divide first: no overflow of the sum */
-        if (x[i] != -INFINITY) mean += x[i] / (double)c;
+    /* Sum, then divide (exact for ties of small values, as the float kernels' blocked sum);
+     * divide first only if the sum overflows (scores near DBL_MAX). */
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] != -INFINITY) mean += x[i];
+    mean /= (double)c;
+    if (!isfinite(mean)) {
+        mean = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            if (x[i] != -INFINITY) mean += x[i] / (double)c;
+    }
     if (mean > m) mean = m; /* rounding on ties must not mask the max itself */
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) {
