@@ -73,8 +73,11 @@ def read_run(path):
     return run
 
 
-def fmt_ms(v):
-    return f"{statistics.mean(v):.4f} ± {statistics.stdev(v):.4f}" if len(v) > 1 else f"{v[0]:.4f}"
+def fmt_ms(v, digits=4):
+    """mean +- sample standard deviation (just the value for one run)."""
+    if len(v) > 1:
+        return f"{statistics.mean(v):.{digits}f} ± {statistics.stdev(v):.{digits}f}"
+    return f"{v[0]:.{digits}f}"
 
 
 def main():
@@ -105,7 +108,7 @@ def main():
         cmp = (f"{statistics.mean(acc) - statistics.mean(base):+.2f} (t = {wt[0]:.2f}, p = {wt[2]:.3f})"
                if wt else "—")
         rs = [r for _, r in runs[c]]
-        lines.append(f"| {c} | {len(acc)} | {fmt_ms(acc)} | {cmp} | "
+        lines.append(f"| {c} | {len(acc)} | {fmt_ms(acc, 2)} | {cmp} | "
                      f"{fmt_ms([statistics.mean(r['sparsity']) for r in rs])} | "
                      f"{fmt_ms([statistics.mean(r['multimodality']) for r in rs])} | "
                      f"{fmt_ms([r['oversmooth'][-1] for r in rs])} | "
