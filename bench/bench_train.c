@@ -187,15 +187,13 @@ int mmx_bench_train_main(int argc, char **argv)
         {"json", OPT_STR, &op.json, "append JSON lines to this file", 0, 0},
     };
     int ns = (int)(sizeof sp / sizeof sp[0]);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: multimax bench train [options]\n\nTime per ViT training step "
-                   "(forward, backward, AdamW) per normalizer, interleaved,\nand PyTorch 1.13 "
-                   "on the same model with --peers.\n\noptions:\n");
-            opts_usage(stdout, sp, ns);
-            return CLI_EXIT_OK;
-        }
-    if (opts_parse(k_prog, sp, ns, argc, argv, 1, NULL, 0, NULL) != 0) return CLI_EXIT_USAGE;
+    int prc = opts_help_or_parse(k_prog,
+                                 "usage: multimax bench train [options]\n\nTime per ViT "
+                                 "training step (forward, backward, AdamW) per normalizer, "
+                                 "interleaved,\nand PyTorch 1.13 on the same model with "
+                                 "--peers.\n",
+                                 sp, ns, argc, argv, 1, NULL, 0, NULL);
+    if (prc != 0) return prc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     char th[8 * 16];
     int nth = bench_split_list(op.threads, th, 16, 8);
     if (nth < 1) {

@@ -35,18 +35,16 @@ int cmd_analyze(int argc, char **argv)
         {"data", OPT_STR, &data, "Fashion-MNIST directory", 0, 0},
     };
     int ns = (int)(sizeof s / sizeof s[0]);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: multimax analyze CHECKPOINT --out DIR [options]\n\nPer-layer "
-                   "attention sparsity and multi-modality, over-smoothing, learned modulators\n"
-                   "and attention maps: DIR/report.html and CSV files.\n\noptions:\n");
-            opts_usage(stdout, s, ns);
-            return CLI_EXIT_OK;
-        }
     const char *pos[1];
     int npos = 0;
-    if (opts_parse(k_prog, s, ns, argc, argv, 1, pos, 1, &npos) != 0)
-        return CLI_EXIT_USAGE;
+    int rc = opts_help_or_parse(k_prog,
+                                "usage: multimax analyze CHECKPOINT --out DIR [options]\n\n"
+                                "Per-layer attention sparsity and multi-modality, over-smoothing,"
+                                " learned modulators\nand attention maps: DIR/report.html and "
+                                "CSV files.\n",
+                                s, ns, argc, argv, 1, pos, 1, &npos);
+    if (rc != 0)
+        return rc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (npos != 1 || !out) {
         fprintf(stderr, "%s: expected CHECKPOINT and --out DIR (see --help)\n", k_prog);
         return CLI_EXIT_USAGE;

@@ -85,14 +85,14 @@ int cmd_demo(int argc, char **argv)
         {"data", OPT_STR, &tc.data_dir, "Fashion-MNIST directory", 0, 0},
     };
     int ns = (int)(sizeof s / sizeof s[0]);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: multimax demo [options]\n\nTrains a SoftMax and a MultiMax ViT on "
-                   "Fashion-MNIST, compares them, writes OUT/report.html.\n\noptions:\n");
-            opts_usage(stdout, s, ns);
-            return CLI_EXIT_OK;
-        }
-    if (opts_parse(k_prog, s, ns, argc, argv, 1, NULL, 0, NULL) != 0 ||
+    int rc = opts_help_or_parse(k_prog,
+                                "usage: multimax demo [options]\n\nTrains a SoftMax and a "
+                                "MultiMax ViT on Fashion-MNIST, compares them, writes "
+                                "OUT/report.html.\n",
+                                s, ns, argc, argv, 1, NULL, 0, NULL);
+    if (rc == 1)
+        return CLI_EXIT_OK;
+    if (rc != 0 ||
         train_set_threads(k_prog, threads) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
     demo_run r[DEMO_MODELS];

@@ -19,17 +19,14 @@ int cmd_eval(int argc, char **argv)
         {"data", OPT_STR, &data, "Fashion-MNIST directory", 0, 0},
     };
     int ns = (int)(sizeof s / sizeof s[0]);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: multimax eval CHECKPOINT [options]\n\nTest loss and accuracy of a "
-                   "checkpoint written by `multimax train vit`.\n\noptions:\n");
-            opts_usage(stdout, s, ns);
-            return CLI_EXIT_OK;
-        }
     const char *pos[1];
     int npos = 0;
-    if (opts_parse(k_prog, s, ns, argc, argv, 1, pos, 1, &npos) != 0)
-        return CLI_EXIT_USAGE;
+    int rc = opts_help_or_parse(k_prog,
+                                "usage: multimax eval CHECKPOINT [options]\n\nTest loss and "
+                                "accuracy of a checkpoint written by `multimax train vit`.\n",
+                                s, ns, argc, argv, 1, pos, 1, &npos);
+    if (rc != 0)
+        return rc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (npos != 1) {
         fprintf(stderr, "%s: expected one CHECKPOINT argument (see --help)\n", k_prog);
         return CLI_EXIT_USAGE;

@@ -7,15 +7,11 @@
 
 static const char *const k_prog = "multimax train vit";
 
-static void usage(FILE *out, const opt_spec *s, int n)
-{
-    fprintf(out, "usage: multimax train vit [options] --out DIR\n\n"
-                 "Trains a ViT (pre-norm, global average pooling) on Fashion-MNIST with AdamW,\n"
-                 "warmup + cosine, label smoothing and random crop + flip; evaluates each epoch;\n"
-                 "writes DIR/checkpoint.safetensors (each epoch, atomically) and DIR/log.jsonl.\n\n"
-                 "options:\n");
-    opts_usage(out, s, n);
-}
+static const char *const k_usage =
+    "usage: multimax train vit [options] --out DIR\n\n"
+    "Trains a ViT (pre-norm, global average pooling) on Fashion-MNIST with AdamW,\n"
+    "warmup + cosine, label smoothing and random crop + flip; evaluates each epoch;\n"
+    "writes DIR/checkpoint.safetensors (each epoch, atomically) and DIR/log.jsonl.\n";
 
 int cmd_train(int argc, char **argv)
 {
@@ -31,13 +27,9 @@ int cmd_train(int argc, char **argv)
     opt_spec specs[TRAIN_MAX_SPECS];
     int threads = 0, quiet = 0, no_augment = 0;
     int n = train_specs(specs, &tc, &threads, &quiet, &no_augment);
-    for (int i = 2; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout, specs, n);
-            return CLI_EXIT_OK;
-        }
-    if (opts_parse(k_prog, specs, n, argc, argv, 2, NULL, 0, NULL) != 0)
-        return CLI_EXIT_USAGE;
+    int rc = opts_help_or_parse(k_prog, k_usage, specs, n, argc, argv, 2, NULL, 0, NULL);
+    if (rc != 0)
+        return rc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (!tc.out_dir) {
         fprintf(stderr, "%s: --out DIR is required (where the checkpoint and log go)\n", k_prog);
         return CLI_EXIT_USAGE;

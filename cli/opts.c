@@ -109,3 +109,16 @@ void opts_usage(FILE *out, const opt_spec *specs, int n_specs)
         fprintf(out, "  %-22s %s (default: %s)\n", head, s->help, def);
     }
 }
+
+int opts_help_or_parse(const char *prog, const char *usage_head, const opt_spec *specs,
+                       int n_specs, int argc, char **argv, int first, const char **positional,
+                       int max_pos, int *n_pos)
+{
+    for (int i = first; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("%s\noptions:\n", usage_head);
+            opts_usage(stdout, specs, n_specs);
+            return 1;
+        }
+    return opts_parse(prog, specs, n_specs, argc, argv, first, positional, max_pos, n_pos);
+}

@@ -30,6 +30,14 @@ typedef struct {
 int opts_parse(const char *prog, const opt_spec *specs, int n_specs, int argc, char **argv,
                int first, const char **positional, int max_pos, int *n_pos);
 
+/*
+ * --help / -h anywhere: prints usage_head, "options:" and the table to stdout and returns 1
+ * (the caller exits 0). Otherwise opts_parse: 0 to go on, 2 after a usage error.
+ */
+int opts_help_or_parse(const char *prog, const char *usage_head, const opt_spec *specs,
+                       int n_specs, int argc, char **argv, int first, const char **positional,
+                       int max_pos, int *n_pos);
+
 /* "  --name VALUE   help (default: current value)" for every spec. */
 void opts_usage(FILE *out, const opt_spec *specs, int n_specs);
 

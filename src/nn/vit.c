@@ -30,6 +30,12 @@ static mmx_norm head_norm(const vit_model *m, double *rd, double *td)
     return layer_norm(m, m->cfg.head_norm, m->head_ranges, m->head_ts, rd, td, 1);
 }
 
+mmx_norm vit_attn_norm(const vit_model *m, int l, double *rd, double *td, int train)
+{
+    const vit_block_params *p = &m->blocks[l];
+    return layer_norm(m, m->cfg.attn_norm, p->mm_ranges, p->mm_ts, rd, td, train);
+}
+
 static mmx_status block_forward(vit_model *m, int l, float *xnext, int batch, int train)
 {
     const vit_block_params *p = &m->blocks[l];
@@ -42,7 +48,7 @@ static mmx_status block_forward(vit_model *m, int l, float *xnext, int batch, in
     nn_linear_forward(qkv, a->ln1, p->qkv_w, p->qkv_b, N, C, 3 * C);
     nn_split_heads(a->q, a->k, a->v, qkv, B, T, H, D);
     double rd[4], td[4];
-    mmx_norm nrm = layer_norm(m, m->cfg.attn_norm, p->mm_ranges, p->mm_ts, rd, td, train);
+    mmx_norm nrm = vit_attn_norm(m, l, rd, td, train);
     mmx_attn at = mmx_attn_make(B, H, T, T, D);
     mmx_status st = mmx_attn_forward(&at, &nrm, a->att, train ? a->stats : NULL, a->q, a->k,
                                      a->v, m->attn_work, m->attn_work_bytes);
@@ -137,7 +143,7 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     nn_linear_backward(m->dattm, G(p->proj_w), G(p->proj_b), dxio, a->attm, p->proj_w, N, C, C);
     nn_split_merged(m->datt, m->dattm, B, T, H, D);
     double rd[4], td[4], dr[4] = {0, 0, 0, 0}, dt[4] = {0, 0, 0, 0};
-    mmx_norm nrm = layer_norm(m, m->cfg.attn_norm, p->mm_ranges, p->mm_ts, rd, td, 1);
+    mmx_norm nrm = vit_attn_norm(m, l, rd, td, 1);
     mmx_param_grads pg = {dr, dt, NULL};
     mmx_attn at = mmx_attn_make(B, H, T, T, D);
     mmx_status st = mmx_attn_backward(&at, &nrm, m->dq, m->dk, m->dv, &pg, m->datt, a->att,

@@ -144,6 +144,10 @@ mmx_status vit_forward(vit_model *m, const float *img, const int32_t *labels, in
  * overwritten with the gradient of the mean loss. */
 mmx_status vit_backward(vit_model *m, const int32_t *labels, int batch, double label_smoothing);
 
+/* The normalizer of block l's attention (its MultiMax scalars widened into rd, td: 4 doubles
+ * each, which must outlive the descriptor); train = 0 gives EvSoftMax's evaluation mode. */
+mmx_norm vit_attn_norm(const vit_model *m, int l, double *rd, double *td, int train);
+
 /* Predicted class of each image of the last forward: arg max of the head normalizer's
  * probabilities (ties: larger logit; uses the dlogits scratch). pred: (B). */
 mmx_status vit_predict(vit_model *m, int32_t *pred, int batch);

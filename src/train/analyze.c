@@ -41,18 +41,8 @@ static mmx_status layer_attention(vit_model *m, int l, int B, metric_acc *acc, v
                                   int keep, float *p, float *sc, double *rm, double *rs)
 {
     int64_t H = m->cfg.heads, T = m->tokens, rows = B * H * T;
-    const vit_block_params *bp = &m->blocks[l];
-    double rd[4] = {0}, td[4] = {0};
-    for (int i = 0; bp->mm_ranges && i < 4; i++) rd[i] = bp->mm_ranges[i], td[i] = bp->mm_ts[i];
-    mmx_norm nrm;
-    switch (m->cfg.attn_norm) {
-    case MMX_NORM_MULTIMAX: nrm = mmx_norm_multimax(VIT_MM_ORDER, rd, td); break;
-    case MMX_NORM_SPARSEMAX: nrm = mmx_norm_sparsemax(); break;
-    case MMX_NORM_ENTMAX15: nrm = mmx_norm_entmax15(); break;
-    case MMX_NORM_ENTMAX: nrm = mmx_norm_entmax(m->cfg.alpha); break;
-    case MMX_NORM_EVSOFTMAX: nrm = mmx_norm_evsoftmax(1); break;
-    default: nrm = mmx_norm_softmax(1.0);
-    }
+    double rd[4], td[4];
+    mmx_norm nrm = vit_attn_norm(m, l, rd, td, 0);
     mmx_attn at = mmx_attn_make(B, H, T, T, m->head_dim);
     mmx_status st = mmx_attn_probs(&at, &nrm, -1, p, sc, m->blk[l].q, m->blk[l].k);
     if (st == MMX_OK)
