@@ -59,9 +59,11 @@ static int time_rounds(bt_state *s, const bt_opts *op, const float *x, const int
         for (int i = 0; i < s->n && rc == 0; i++) {
             double t0 = bench_now();
             rc = one_step(&s->m[i], &s->o[i], x, y, op->batch);
-            if (r >= 0) t[i * op->steps + r] = 1e3 * (bench_now() - t0);
+            if (r >= 0)
+                t[i * op->steps + r] = 1e3 * (bench_now() - t0);
         }
-    for (int i = 0; i < s->n && rc == 0; i++) s->ms[i] = bench_median(t + i * op->steps, op->steps);
+    for (int i = 0; i < s->n && rc == 0; i++)
+        s->ms[i] = bench_median(t + i * op->steps, op->steps);
     free(t);
     return rc;
 }
@@ -76,7 +78,8 @@ static int on_peer(const char *line, void *ctx)
         mmx_norm_parse(norm, &k) != MMX_OK)
         return -1;
     for (int i = 0; i < s->n; i++)
-        if (s->kind[i] == k) s->peer_ms[i] = ms;
+        if (s->kind[i] == k)
+            s->peer_ms[i] = ms;
     return 0;
 }
 
@@ -84,11 +87,14 @@ static int run_peers(bt_state *s, const bt_opts *op, int threads)
 {
     char script[4096], cmd[8192], list[256] = "";
     size_t len = 0;
-    if (bench_find_script(script, sizeof script, k_prog, "bench/peers_vit.py")) return -1;
+    if (bench_find_script(script, sizeof script, k_prog, "bench/peers_vit.py"))
+        return -1;
     for (int i = 0; i < s->n; i++)
         if (s->kind[i] == MMX_NORM_SOFTMAX || s->kind[i] == MMX_NORM_MULTIMAX)
-            bench_append(list, sizeof list, &len, "%s%s", len ? "," : "", mmx_norm_name(s->kind[i]));
-    if (!len) return 0;
+            bench_append(list, sizeof list, &len, "%s%s", len ? "," : "",
+                         mmx_norm_name(s->kind[i]));
+    if (!len)
+        return 0;
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 '%s' --norms %s --dim %d --depth %d --heads %d --patch %d "
              "--mlp-ratio %d --batch %d --steps %d --threads %d",
@@ -101,9 +107,8 @@ static void report(const bt_state *s, const bt_opts *op, int threads, FILE *js)
 {
     printf("\nthreads %d, batch %d, dim %d, depth %d, heads %d, patch %d, %s kernels, "
            "OPENBLAS_CORETYPE=%s, load %.2f\n",
-           threads, op->batch, op->cfg.dim, op->cfg.depth, op->cfg.heads, op->cfg.patch,
-           mmx_isa(), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)",
-           bench_loadavg());
+           threads, op->batch, op->cfg.dim, op->cfg.depth, op->cfg.heads, op->cfg.patch, mmx_isa(),
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)", bench_loadavg());
     printf("%-10s %10s %10s %11s %12s %12s %10s\n", "norm", "ms/step", "images/s", "vs softmax",
            "torch ms", "torch img/s", "speedup");
     double base = s->kind[0] == MMX_NORM_SOFTMAX ? s->ms[0] : 0.0;
@@ -111,7 +116,8 @@ static void report(const bt_state *s, const bt_opts *op, int threads, FILE *js)
         double ips = 1e3 * op->batch / s->ms[i], pms = s->peer_ms[i];
         printf("%-10s %10.1f %10.0f %11.3f", mmx_norm_name(s->kind[i]), s->ms[i], ips,
                base > 0 ? s->ms[i] / base : 0.0);
-        if (pms > 0) printf(" %12.1f %12.0f %9.2fx", pms, 1e3 * op->batch / pms, pms / s->ms[i]);
+        if (pms > 0)
+            printf(" %12.1f %12.0f %9.2fx", pms, 1e3 * op->batch / pms, pms / s->ms[i]);
         putchar('\n');
         if (js)
             fprintf(js,
@@ -164,8 +170,10 @@ static int bench_threads(bt_state *s, const bt_opts *op, int threads, const floa
         return CLI_EXIT_USAGE;
     }
     memset(s->peer_ms, 0, sizeof s->peer_ms);
-    if (time_rounds(s, op, x, y) != 0) return CLI_EXIT_DATA;
-    if (op->peers && run_peers(s, op, threads) != 0) return CLI_EXIT_DATA;
+    if (time_rounds(s, op, x, y) != 0)
+        return CLI_EXIT_DATA;
+    if (op->peers && run_peers(s, op, threads) != 0)
+        return CLI_EXIT_DATA;
     report(s, op, threads, js);
     return CLI_EXIT_OK;
 }
@@ -193,11 +201,13 @@ int mmx_bench_train_main(int argc, char **argv)
                                  "interleaved,\nand PyTorch 1.13 on the same model with "
                                  "--peers.\n",
                                  sp, ns, argc, argv, 1, NULL, 0, NULL);
-    if (prc != 0) return prc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (prc != 0)
+        return prc == 1 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     char th[8 * 16];
     int nth = bench_split_list(op.threads, th, 16, 8);
     if (nth < 1) {
-        fprintf(stderr, "%s: --threads '%s': expected a comma-separated list\n", k_prog, op.threads);
+        fprintf(stderr, "%s: --threads '%s': expected a comma-separated list\n", k_prog,
+                op.threads);
         return CLI_EXIT_USAGE;
     }
     bt_state *s = calloc(1, sizeof *s);
@@ -205,13 +215,18 @@ int mmx_bench_train_main(int argc, char **argv)
     int32_t *y = calloc((size_t)op.batch, sizeof(int32_t));
     FILE *js = op.json ? fopen(op.json, "a") : NULL;
     int rc = s && x && y && (js || !op.json) ? setup(s, &op) : CLI_EXIT_DATA;
-    if (op.json && !js) fprintf(stderr, "%s: cannot open '%s'\n", k_prog, op.json);
-    if (x) bench_fill_normal(x, (size_t)op.batch * 28 * 28, 7, 1.0f);
-    for (int i = 0; y && i < op.batch; i++) y[i] = i % 10;
+    if (op.json && !js)
+        fprintf(stderr, "%s: cannot open '%s'\n", k_prog, op.json);
+    if (x)
+        bench_fill_normal(x, (size_t)op.batch * 28 * 28, 7, 1.0f);
+    for (int i = 0; y && i < op.batch; i++)
+        y[i] = i % 10;
     for (int t = 0; t < nth && rc == CLI_EXIT_OK; t++)
         rc = bench_threads(s, &op, atoi(th + 16 * t), x, y, js);
-    for (int i = 0; s && i < s->n; i++) vit_free(&s->m[i]), adamw_free(&s->o[i]);
-    if (js) fclose(js);
+    for (int i = 0; s && i < s->n; i++)
+        vit_free(&s->m[i]), adamw_free(&s->o[i]);
+    if (js)
+        fclose(js);
     free(s), free(x), free(y);
     return rc;
 }

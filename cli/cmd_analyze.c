@@ -7,8 +7,9 @@
 
 static const char *const k_prog = "multimax analyze";
 
-const char *const k_fmnist_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+const char *const k_fmnist_classes[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                          "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                          "Bag",         "Ankle boot"};
 
 static void print_analysis(const char *name, const vit_analysis *a)
 {
@@ -61,7 +62,8 @@ int cmd_analyze(int argc, char **argv)
     if (st == MMX_OK && maps > m.max_batch)
         maps = m.max_batch;
     if (st == MMX_OK)
-        st = vit_analyze(&m, &test, images < test.n ? images : (int)test.n, maps < images ? maps : images, &a);
+        st = vit_analyze(&m, &test, images < test.n ? images : (int)test.n,
+                         maps < images ? maps : images, &a);
     double loss = 0.0, acc = 0.0;
     if (st == MMX_OK)
         st = train_evaluate(&m, &test, m.max_batch, 0.0, &loss, &acc);
@@ -73,7 +75,8 @@ int cmd_analyze(int argc, char **argv)
         st = mmx_report_write(out, &info, &rm, 1);
     }
     if (st == MMX_OK) {
-        printf("test accuracy %.2f%%, loss %.4f (%lld images)\n", 100 * acc, loss, (long long)test.n);
+        printf("test accuracy %.2f%%, loss %.4f (%lld images)\n", 100 * acc, loss,
+               (long long)test.n);
         print_analysis(mmx_norm_name(m.cfg.attn_norm), &a);
         printf("report: %s/report.html\n", out);
     }

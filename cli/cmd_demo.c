@@ -26,23 +26,28 @@ static double layer_mean(const double *v, int n)
     double s = 0.0;
     int k = 0;
     for (int i = 0; i < n; i++)
-        if (v[i] != MMX_METRIC_UNDEFINED) s += v[i], k++;
+        if (v[i] != MMX_METRIC_UNDEFINED)
+            s += v[i], k++;
     return k ? s / k : MMX_METRIC_UNDEFINED;
 }
 
 static void print_table(const demo_run *r)
 {
     printf("\n%-34s %12s %12s\n", "", r[0].name, r[1].name);
-    printf("%-34s %11.2f%% %11.2f%%\n", "test accuracy", 100 * r[0].tr.test_acc, 100 * r[1].tr.test_acc);
+    printf("%-34s %11.2f%% %11.2f%%\n", "test accuracy", 100 * r[0].tr.test_acc,
+           100 * r[1].tr.test_acc);
     printf("%-34s %12.4f %12.4f\n", "test loss", r[0].tr.test_loss, r[1].tr.test_loss);
     printf("%-34s %12.4f %12.4f\n", "attention sparsity (mean of layers)",
            layer_mean(r[0].a.sparsity, r[0].a.depth), layer_mean(r[1].a.sparsity, r[1].a.depth));
     printf("%-34s %12.4f %12.4f\n", "attention multi-modality (mean)",
-           layer_mean(r[0].a.multimodality, r[0].a.depth), layer_mean(r[1].a.multimodality, r[1].a.depth));
+           layer_mean(r[0].a.multimodality, r[0].a.depth),
+           layer_mean(r[1].a.multimodality, r[1].a.depth));
     printf("%-34s %12.4f %12.4f\n", "over-smoothing, last layer", r[0].a.oversmooth[r[0].a.depth],
            r[1].a.oversmooth[r[1].a.depth]);
-    printf("%-34s %12.1f %12.1f\n", "ms per training step", r[0].tr.ms_per_step, r[1].tr.ms_per_step);
-    printf("%-34s %12.0f %12.0f\n", "training images / s", r[0].tr.images_per_s, r[1].tr.images_per_s);
+    printf("%-34s %12.1f %12.1f\n", "ms per training step", r[0].tr.ms_per_step,
+           r[1].tr.ms_per_step);
+    printf("%-34s %12.0f %12.0f\n", "training images / s", r[0].tr.images_per_s,
+           r[1].tr.images_per_s);
     if (r[0].tr.ms_per_step > 0)
         printf("MultiMax step time vs SoftMax: %+.1f%% (paper, PyTorch DeiT-small: +12.3%%)\n",
                100.0 * (r[1].tr.ms_per_step / r[0].tr.ms_per_step - 1.0));
@@ -92,8 +97,7 @@ int cmd_demo(int argc, char **argv)
                                 s, ns, argc, argv, 1, NULL, 0, NULL);
     if (rc == 1)
         return CLI_EXIT_OK;
-    if (rc != 0 ||
-        train_set_threads(k_prog, threads) != CLI_EXIT_OK)
+    if (rc != 0 || train_set_threads(k_prog, threads) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
     demo_run r[DEMO_MODELS];
     memset(r, 0, sizeof r);
@@ -127,7 +131,8 @@ int cmd_demo(int argc, char **argv)
         print_table(r);
         printf("report: %s/report.html (checkpoints in %s/softmax, %s/multimax)\n", out, out, out);
     }
-    for (int i = 0; i < DEMO_MODELS; i++) vit_analysis_free(&r[i].a), vit_free(&r[i].m);
+    for (int i = 0; i < DEMO_MODELS; i++)
+        vit_analysis_free(&r[i].a), vit_free(&r[i].m);
     mmx_images_free(&test);
     if (st != MMX_OK)
         return train_cli_error(k_prog, st);

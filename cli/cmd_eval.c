@@ -47,9 +47,9 @@ int cmd_eval(int argc, char **argv)
     if (st == MMX_OK)
         printf("checkpoint: %s\nmodel: norm %s, head %s, depth %d, dim %d, heads %d, patch %d, "
                "%lld parameters\ntest images: %lld\ntest accuracy: %.2f%%\ntest loss: %.4f\n",
-               pos[0], mmx_norm_name(m.cfg.attn_norm), mmx_norm_name(m.cfg.head_norm),
-               m.cfg.depth, m.cfg.dim, m.cfg.heads, m.cfg.patch, (long long)m.n_params,
-               (long long)test.n, 100.0 * acc, loss);
+               pos[0], mmx_norm_name(m.cfg.attn_norm), mmx_norm_name(m.cfg.head_norm), m.cfg.depth,
+               m.cfg.dim, m.cfg.heads, m.cfg.patch, (long long)m.n_params, (long long)test.n,
+               100.0 * acc, loss);
     vit_free(&m);
     mmx_images_free(&test);
     if (st != MMX_OK)

@@ -17,7 +17,8 @@ int cmd_train(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "vit") != 0) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-            fprintf(stdout, "usage: multimax train vit [options] --out DIR (see train vit --help)\n");
+            fprintf(stdout,
+                    "usage: multimax train vit [options] --out DIR (see train vit --help)\n");
             return CLI_EXIT_OK;
         }
         fprintf(stderr, "multimax train: expected a model: 'multimax train vit ...'\n");

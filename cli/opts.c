@@ -36,10 +36,17 @@ static int set_value(const char *prog, const opt_spec *s, const char *v)
     if (s->type != OPT_DOUBLE && d != floor(d))
         return bad(prog, s->name, v, "expected an integer");
     switch (s->type) {
-    case OPT_INT: *(int *)s->ptr = (int)d; break;
-    case OPT_I64: *(int64_t *)s->ptr = (int64_t)d; break;
-    case OPT_U64: *(uint64_t *)s->ptr = (uint64_t)d; break;
-    default: *(double *)s->ptr = d;
+    case OPT_INT:
+        *(int *)s->ptr = (int)d;
+        break;
+    case OPT_I64:
+        *(int64_t *)s->ptr = (int64_t)d;
+        break;
+    case OPT_U64:
+        *(uint64_t *)s->ptr = (uint64_t)d;
+        break;
+    default:
+        *(double *)s->ptr = d;
     }
     return 0;
 }
@@ -98,21 +105,36 @@ void opts_usage(FILE *out, const opt_spec *specs, int n_specs)
         char head[64], def[64] = "";
         snprintf(head, sizeof head, "--%s%s", s->name, s->type == OPT_FLAG ? "" : " V");
         switch (s->type) {
-        case OPT_INT: snprintf(def, sizeof def, "%d", *(int *)s->ptr); break;
-        case OPT_I64: snprintf(def, sizeof def, "%lld", (long long)*(int64_t *)s->ptr); break;
-        case OPT_U64: snprintf(def, sizeof def, "%llu", (unsigned long long)*(uint64_t *)s->ptr); break;
-        case OPT_DOUBLE: snprintf(def, sizeof def, "%g", *(double *)s->ptr); break;
-        case OPT_STR: snprintf(def, sizeof def, "%s", *(const char **)s->ptr ? *(const char **)s->ptr : "none"); break;
-        case OPT_NORM: snprintf(def, sizeof def, "%s", mmx_norm_name(*(mmx_norm_kind *)s->ptr)); break;
-        case OPT_FLAG: snprintf(def, sizeof def, "%s", *(int *)s->ptr ? "on" : "off"); break;
+        case OPT_INT:
+            snprintf(def, sizeof def, "%d", *(int *)s->ptr);
+            break;
+        case OPT_I64:
+            snprintf(def, sizeof def, "%lld", (long long)*(int64_t *)s->ptr);
+            break;
+        case OPT_U64:
+            snprintf(def, sizeof def, "%llu", (unsigned long long)*(uint64_t *)s->ptr);
+            break;
+        case OPT_DOUBLE:
+            snprintf(def, sizeof def, "%g", *(double *)s->ptr);
+            break;
+        case OPT_STR:
+            snprintf(def, sizeof def, "%s",
+                     *(const char **)s->ptr ? *(const char **)s->ptr : "none");
+            break;
+        case OPT_NORM:
+            snprintf(def, sizeof def, "%s", mmx_norm_name(*(mmx_norm_kind *)s->ptr));
+            break;
+        case OPT_FLAG:
+            snprintf(def, sizeof def, "%s", *(int *)s->ptr ? "on" : "off");
+            break;
         }
         fprintf(out, "  %-22s %s (default: %s)\n", head, s->help, def);
     }
 }
 
-int opts_help_or_parse(const char *prog, const char *usage_head, const opt_spec *specs,
-                       int n_specs, int argc, char **argv, int first, const char **positional,
-                       int max_pos, int *n_pos)
+int opts_help_or_parse(const char *prog, const char *usage_head, const opt_spec *specs, int n_specs,
+                       int argc, char **argv, int first, const char **positional, int max_pos,
+                       int *n_pos)
 {
     for (int i = first; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

@@ -20,11 +20,14 @@ static void colsum_add(float *acc, const float *x, const float *w, int64_t n, in
         for (int64_t r = 0; r < n; r++) {
             const float *xr = x + r * c, *wr = w ? w + r * c : NULL;
             if (wr)
-                for (int64_t j = j0; j < j1; j++) s[j - j0] += (double)(xr[j] * wr[j]);
+                for (int64_t j = j0; j < j1; j++)
+                    s[j - j0] += (double)(xr[j] * wr[j]);
             else
-                for (int64_t j = j0; j < j1; j++) s[j - j0] += xr[j];
+                for (int64_t j = j0; j < j1; j++)
+                    s[j - j0] += xr[j];
         }
-        for (int64_t j = j0; j < j1; j++) acc[j] += (float)s[j - j0];
+        for (int64_t j = j0; j < j1; j++)
+            acc[j] += (float)s[j - j0];
     }
 }
 
@@ -47,8 +50,8 @@ void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const 
                         const float *w, int64_t n, int64_t in, int64_t out)
 {
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f,
-                    dy, (int)out, w, (int)in, 1.0f, dx, (int)in);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f, dy,
+                    (int)out, w, (int)in, 1.0f, dx, (int)in);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
                 (int)out, x, (int)in, 1.0f, dw, (int)in);
     if (db)
@@ -164,8 +167,8 @@ void nn_patchify(float *patches, const float *img, int64_t b, int64_t h, int64_t
         }
 }
 
-void nn_split_heads(float *q, float *k, float *v, const float *qkv, int64_t b, int64_t t,
-                    int64_t h, int64_t d)
+void nn_split_heads(float *q, float *k, float *v, const float *qkv, int64_t b, int64_t t, int64_t h,
+                    int64_t d)
 {
     int64_t c = h * d;
 #pragma omp parallel for schedule(static)

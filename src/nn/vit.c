@@ -16,12 +16,18 @@ static mmx_norm layer_norm(const vit_model *m, mmx_norm_kind kind, const float *
         td[i] = t ? t[i] : 0.0;
     }
     switch (kind) {
-    case MMX_NORM_MULTIMAX: return mmx_norm_multimax(VIT_MM_ORDER, rd, td);
-    case MMX_NORM_SPARSEMAX: return mmx_norm_sparsemax();
-    case MMX_NORM_ENTMAX15: return mmx_norm_entmax15();
-    case MMX_NORM_ENTMAX: return mmx_norm_entmax(m->cfg.alpha);
-    case MMX_NORM_EVSOFTMAX: return mmx_norm_evsoftmax(!train);
-    default: return mmx_norm_softmax(1.0);
+    case MMX_NORM_MULTIMAX:
+        return mmx_norm_multimax(VIT_MM_ORDER, rd, td);
+    case MMX_NORM_SPARSEMAX:
+        return mmx_norm_sparsemax();
+    case MMX_NORM_ENTMAX15:
+        return mmx_norm_entmax15();
+    case MMX_NORM_ENTMAX:
+        return mmx_norm_entmax(m->cfg.alpha);
+    case MMX_NORM_EVSOFTMAX:
+        return mmx_norm_evsoftmax(!train);
+    default:
+        return mmx_norm_softmax(1.0);
     }
 }
 
@@ -50,8 +56,8 @@ static mmx_status block_forward(vit_model *m, int l, float *xnext, int batch, in
     double rd[4], td[4];
     mmx_norm nrm = vit_attn_norm(m, l, rd, td, train);
     mmx_attn at = mmx_attn_make(B, H, T, T, D);
-    mmx_status st = mmx_attn_forward(&at, &nrm, a->att, train ? a->stats : NULL, a->q, a->k,
-                                     a->v, m->attn_work, m->attn_work_bytes);
+    mmx_status st = mmx_attn_forward(&at, &nrm, a->att, train ? a->stats : NULL, a->q, a->k, a->v,
+                                     m->attn_work, m->attn_work_bytes);
     if (st != MMX_OK)
         return st;
     nn_merge_heads(a->attm, a->att, B, T, H, D);
@@ -100,8 +106,8 @@ mmx_status vit_forward(vit_model *m, const float *img, const int32_t *labels, in
         return MMX_OK;
     double rd[4], td[4];
     mmx_norm hn = head_norm(m, rd, td);
-    mmx_status st = mmx_loss_f32(&hn, m->loss, NULL, K, NULL, m->logits, K, labels, B, K,
-                                 label_smoothing, 1.0);
+    mmx_status st =
+        mmx_loss_f32(&hn, m->loss, NULL, K, NULL, m->logits, K, labels, B, K, label_smoothing, 1.0);
     if (st != MMX_OK)
         return st;
     if (mean_loss) {
@@ -122,7 +128,7 @@ static void add_mod_grads(float *gr, float *gt, const double *dr, const double *
     }
 }
 
-#define G(ptr) (m->grads + ((ptr) - m->params))
+#define G(ptr) (m->grads + ((ptr)-m->params))
 
 static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
 {
@@ -147,8 +153,7 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     mmx_param_grads pg = {dr, dt, NULL};
     mmx_attn at = mmx_attn_make(B, H, T, T, D);
     mmx_status st = mmx_attn_backward(&at, &nrm, m->dq, m->dk, m->dv, &pg, m->datt, a->att,
-                                      a->stats, a->q, a->k, a->v, m->attn_work,
-                                      m->attn_work_bytes);
+                                      a->stats, a->q, a->k, a->v, m->attn_work, m->attn_work_bytes);
     if (st != MMX_OK)
         return st;
     if (p->mm_ranges)
@@ -174,8 +179,7 @@ static mmx_status head_backward(vit_model *m, const int32_t *labels, int batch, 
     if (m->head_ranges)
         add_mod_grads(G(m->head_ranges), G(m->head_ts), dr, dt);
     memset(m->dfcn, 0, (size_t)(B * C) * 4);
-    nn_linear_backward(m->dfcn, G(m->head_w), G(m->head_b), m->dlogits, m->fcn, m->head_w, B, C,
-                       K);
+    nn_linear_backward(m->dfcn, G(m->head_w), G(m->head_b), m->dlogits, m->fcn, m->head_w, B, C, K);
     memset(m->dpooled, 0, (size_t)(B * C) * 4);
     nn_layernorm_backward(m->dpooled, G(m->norm_w), G(m->norm_b), m->dpooled_xh, m->dfcn, m->pooled,
                           m->fcn_mean, m->fcn_rstd, m->norm_w, B, C);
@@ -206,8 +210,8 @@ mmx_status vit_backward(vit_model *m, const int32_t *labels, int batch, double l
             s += m->dx[i * T * C + t];
         gpos[t] += (float)s;
     }
-    nn_linear_backward(NULL, G(m->patch_w), G(m->patch_b), m->dx, m->patches, m->patch_w, B * T,
-                       P, C);
+    nn_linear_backward(NULL, G(m->patch_w), G(m->patch_b), m->dx, m->patches, m->patch_w, B * T, P,
+                       C);
     return MMX_OK;
 }
 

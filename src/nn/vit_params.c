@@ -21,15 +21,14 @@ mmx_status vit_config_check(const vit_config *c)
     if (c->image < 1 || c->image > 1024)
         return mmx_fail(MMX_ERR_PARAM, fn, "image = %d, expected 1..1024", c->image);
     if (c->patch < 1 || c->image % c->patch != 0)
-        return mmx_fail(MMX_ERR_PARAM, fn, "patch = %d, expected a divisor of image = %d",
-                        c->patch, c->image);
+        return mmx_fail(MMX_ERR_PARAM, fn, "patch = %d, expected a divisor of image = %d", c->patch,
+                        c->image);
     if (c->heads < 1 || c->dim < 1 || c->dim % c->heads != 0 || c->dim > 8192)
         return mmx_fail(MMX_ERR_PARAM, fn,
                         "dim = %d, heads = %d: expected dim a multiple of heads, dim <= 8192",
                         c->dim, c->heads);
     if (c->depth < 1 || c->depth > VIT_MAX_DEPTH)
-        return mmx_fail(MMX_ERR_PARAM, fn, "depth = %d, expected 1..%d", c->depth,
-                        VIT_MAX_DEPTH);
+        return mmx_fail(MMX_ERR_PARAM, fn, "depth = %d, expected 1..%d", c->depth, VIT_MAX_DEPTH);
     if (c->mlp_ratio < 1 || c->mlp_ratio > 16)
         return mmx_fail(MMX_ERR_PARAM, fn, "mlp_ratio = %d, expected 1..16", c->mlp_ratio);
     if (c->classes < 2 || c->classes > 100000)
@@ -111,26 +110,52 @@ static size_t carve_acts(vit_model *m)
     int64_t P = (int64_t)m->cfg.patch * m->cfg.patch, K = m->cfg.classes;
     float *base = m->acts;
     size_t off = 0;
-#define TAKE(ptr, n)                                                                           \
-    do {                                                                                       \
-        (ptr) = base ? base + off : NULL;                                                      \
-        off += (size_t)(((n) + 15) / 16 * 16); /* 64-byte aligned views */                     \
+#define TAKE(ptr, n)                                                                               \
+    do {                                                                                           \
+        (ptr) = base ? base + off : NULL;                                                          \
+        off += (size_t)(((n) + 15) / 16 * 16); /* 64-byte aligned views */                         \
     } while (0)
     TAKE(m->patches, N * P);
     for (int l = 0; l < m->cfg.depth; l++) {
         vit_block_acts *a = &m->blk[l];
-        TAKE(a->x, N * C); TAKE(a->ln1, N * C); TAKE(a->ln1_mean, N); TAKE(a->ln1_rstd, N);
-        TAKE(a->q, N * C); TAKE(a->k, N * C); TAKE(a->v, N * C); TAKE(a->att, N * C);
-        TAKE(a->stats, N * m->cfg.heads * MMX_ATTN_STATS); TAKE(a->attm, N * C);
-        TAKE(a->xmid, N * C); TAKE(a->ln2, N * C); TAKE(a->ln2_mean, N); TAKE(a->ln2_rstd, N);
-        TAKE(a->h1, N * M); TAKE(a->h2, N * M);
+        TAKE(a->x, N * C);
+        TAKE(a->ln1, N * C);
+        TAKE(a->ln1_mean, N);
+        TAKE(a->ln1_rstd, N);
+        TAKE(a->q, N * C);
+        TAKE(a->k, N * C);
+        TAKE(a->v, N * C);
+        TAKE(a->att, N * C);
+        TAKE(a->stats, N * m->cfg.heads * MMX_ATTN_STATS);
+        TAKE(a->attm, N * C);
+        TAKE(a->xmid, N * C);
+        TAKE(a->ln2, N * C);
+        TAKE(a->ln2_mean, N);
+        TAKE(a->ln2_rstd, N);
+        TAKE(a->h1, N * M);
+        TAKE(a->h2, N * M);
     }
-    TAKE(m->xout, N * C); TAKE(m->pooled, B * C); TAKE(m->fcn, B * C);
-    TAKE(m->fcn_mean, B); TAKE(m->fcn_rstd, B); TAKE(m->logits, B * K); TAKE(m->loss, B);
-    TAKE(m->dx, N * C); TAKE(m->dln, N * C); TAKE(m->dqkv, 3 * N * C); TAKE(m->dq, N * C);
-    TAKE(m->dk, N * C); TAKE(m->dv, N * C); TAKE(m->datt, N * C); TAKE(m->dattm, N * C);
-    TAKE(m->dh1, N * M); TAKE(m->dh2, N * M); TAKE(m->dlogits, B * K); TAKE(m->dfcn, B * C);
-    TAKE(m->dpooled, B * C); TAKE(m->dpooled_xh, B * C);
+    TAKE(m->xout, N * C);
+    TAKE(m->pooled, B * C);
+    TAKE(m->fcn, B * C);
+    TAKE(m->fcn_mean, B);
+    TAKE(m->fcn_rstd, B);
+    TAKE(m->logits, B * K);
+    TAKE(m->loss, B);
+    TAKE(m->dx, N * C);
+    TAKE(m->dln, N * C);
+    TAKE(m->dqkv, 3 * N * C);
+    TAKE(m->dq, N * C);
+    TAKE(m->dk, N * C);
+    TAKE(m->dv, N * C);
+    TAKE(m->datt, N * C);
+    TAKE(m->dattm, N * C);
+    TAKE(m->dh1, N * M);
+    TAKE(m->dh2, N * M);
+    TAKE(m->dlogits, B * K);
+    TAKE(m->dfcn, B * C);
+    TAKE(m->dpooled, B * C);
+    TAKE(m->dpooled_xh, B * C);
 #undef TAKE
     return off;
 }

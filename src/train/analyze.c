@@ -18,12 +18,15 @@ static double oversmooth(const float *x, int64_t B, int64_t T, int64_t C)
         for (int64_t t = 0; t < T; t++) {
             const float *u = x + (b * T + t) * C;
             double n = 0.0;
-            for (int64_t c = 0; c < C; c++) n += (double)u[c] * u[c];
+            for (int64_t c = 0; c < C; c++)
+                n += (double)u[c] * u[c];
             n = n > 0 ? 1.0 / sqrt(n) : 0.0;
-            for (int64_t c = 0; c < C; c++) s[c] += u[c] * n;
+            for (int64_t c = 0; c < C; c++)
+                s[c] += u[c] * n;
         }
         double ss = 0.0;
-        for (int64_t c = 0; c < C; c++) ss += s[c] * s[c];
+        for (int64_t c = 0; c < C; c++)
+            ss += s[c] * s[c];
         total += (ss - (double)T) / ((double)T * (double)(T - 1));
     }
     free(s);
@@ -50,15 +53,18 @@ static mmx_status layer_attention(vit_model *m, int l, int B, metric_acc *acc, v
     if (st != MMX_OK)
         return st;
     for (int64_t r = 0; r < rows; r++) {
-        if (rs[r] != MMX_METRIC_UNDEFINED) acc->s_sum += rs[r], acc->s_n++;
-        if (rm[r] != MMX_METRIC_UNDEFINED) acc->m_sum += rm[r], acc->m_n++;
+        if (rs[r] != MMX_METRIC_UNDEFINED)
+            acc->s_sum += rs[r], acc->s_n++;
+        if (rm[r] != MMX_METRIC_UNDEFINED)
+            acc->m_sum += rm[r], acc->m_n++;
     }
     for (int b = 0; b < keep; b++) {
         float *map = a->maps + ((int64_t)b * a->depth + l) * T;
         for (int64_t j = 0; j < T; j++) {
             double s = 0.0;
             for (int64_t h = 0; h < H; h++)
-                for (int64_t i = 0; i < T; i++) s += p[((b * H + h) * T + i) * T + j];
+                for (int64_t i = 0; i < T; i++)
+                    s += p[((b * H + h) * T + i) * T + j];
             map[j] = (float)(s / (double)(H * T));
         }
     }
@@ -90,14 +96,17 @@ static mmx_status analyze_batches(vit_model *m, const mmx_images *test, vit_anal
     int32_t *y = malloc((size_t)Bm * 4), *pred = malloc((size_t)Bm * 4);
     int64_t *idx = malloc((size_t)Bm * 8);
     mmx_status st = x && p && sc && rm && rs && y && pred && idx
-                        ? MMX_OK : mmx_fail(MMX_ERR_NOMEM, "vit_analyze", "out of memory");
+                        ? MMX_OK
+                        : mmx_fail(MMX_ERR_NOMEM, "vit_analyze", "out of memory");
     for (int64_t i0 = 0; i0 < a->n_images && st == MMX_OK; i0 += Bm) {
         int B = (int)(a->n_images - i0 < Bm ? a->n_images - i0 : Bm);
         int keep = i0 == 0 ? a->n_maps : 0;
-        for (int j = 0; j < B; j++) idx[j] = i0 + j;
+        for (int j = 0; j < B; j++)
+            idx[j] = i0 + j;
         mmx_images_batch(x, y, test, idx, B, 0, 0, 0, 0, MMX_FMNIST_MEAN, MMX_FMNIST_STD);
         st = vit_forward(m, x, NULL, B, 0.0, 0, NULL);
-        if (st == MMX_OK) st = vit_predict(m, pred, B);
+        if (st == MMX_OK)
+            st = vit_predict(m, pred, B);
         for (int l = 0; l < m->cfg.depth && st == MMX_OK; l++) {
             st = layer_attention(m, l, B, &acc[l], a, keep, p, sc, rm, rs);
             osm[l] += oversmooth(m->blk[l].x, B, T, m->cfg.dim);
@@ -141,7 +150,8 @@ mmx_status vit_analyze(vit_model *m, const mmx_images *test, int n_images, int n
         a->sparsity[l] = acc[l].s_n ? acc[l].s_sum / (double)acc[l].s_n : MMX_METRIC_UNDEFINED;
         a->multimodality[l] = acc[l].m_n ? acc[l].m_sum / (double)acc[l].m_n : MMX_METRIC_UNDEFINED;
     }
-    for (int l = 0; l <= a->depth; l++) a->oversmooth[l] = osm[l] / (double)n_images;
+    for (int l = 0; l <= a->depth; l++)
+        a->oversmooth[l] = osm[l] / (double)n_images;
     copy_modulators(m, a);
     return MMX_OK;
 }

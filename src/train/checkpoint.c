@@ -42,7 +42,7 @@ mmx_status ckpt_save(const char *path, const vit_model *m, const adamw *o, int64
 {
     int nt = m->n_tensors * (o ? 3 : 1);
     mmx_st_tensor *ts = calloc((size_t)nt, sizeof *ts);
-    char (*names)[80] = calloc((size_t)nt, sizeof *names);
+    char(*names)[80] = calloc((size_t)nt, sizeof *names);
     const char **meta = calloc((size_t)(md->n + 2) * 2, sizeof *meta);
     char stepbuf[32];
     if (!ts || !names || !meta) {
@@ -53,7 +53,10 @@ mmx_status ckpt_save(const char *path, const vit_model *m, const adamw *o, int64
         const vit_tensor *t = &m->tensors[k % m->n_tensors];
         int role = k / m->n_tensors; /* 0 params, 1 first moment, 2 second moment */
         const float *base = role == 0 ? m->params : role == 1 ? o->m : o->v;
-        snprintf(names[k], sizeof names[k], "%s%s", role == 0 ? "" : role == 1 ? "optim.m." : "optim.v.",
+        snprintf(names[k], sizeof names[k], "%s%s",
+                 role == 0   ? ""
+                 : role == 1 ? "optim.m."
+                             : "optim.v.",
                  t->name);
         ts[k].name = names[k];
         ts[k].dtype = MMX_ST_F32;
@@ -106,8 +109,10 @@ mmx_status ckpt_read_config(const mmx_st_file *f, const char *path, vit_config *
                         CKPT_FORMAT);
     vit_config x = vit_config_default();
     mmx_status st;
-    if ((st = meta_int(f, path, "model.image", &x.image)) || (st = meta_int(f, path, "model.patch", &x.patch)) ||
-        (st = meta_int(f, path, "model.dim", &x.dim)) || (st = meta_int(f, path, "model.depth", &x.depth)) ||
+    if ((st = meta_int(f, path, "model.image", &x.image)) ||
+        (st = meta_int(f, path, "model.patch", &x.patch)) ||
+        (st = meta_int(f, path, "model.dim", &x.dim)) ||
+        (st = meta_int(f, path, "model.depth", &x.depth)) ||
         (st = meta_int(f, path, "model.heads", &x.heads)) ||
         (st = meta_int(f, path, "model.mlp_ratio", &x.mlp_ratio)) ||
         (st = meta_int(f, path, "model.classes", &x.classes)) ||
@@ -118,7 +123,8 @@ mmx_status ckpt_read_config(const mmx_st_file *f, const char *path, vit_config *
     const char *a = mmx_st_meta(f, "model.alpha");
     x.alpha = a ? strtod(a, NULL) : 0.0;
     if ((st = vit_config_check(&x)) != MMX_OK)
-        return mmx_fail(st, "ckpt_read_config", "%s: bad model settings: %s", path, mmx_last_error());
+        return mmx_fail(st, "ckpt_read_config", "%s: bad model settings: %s", path,
+                        mmx_last_error());
     *c = x;
     return MMX_OK;
 }
@@ -130,7 +136,11 @@ static mmx_status check_all(const mmx_st_file *f, const char *path, const vit_mo
     for (int k = 0; k < m->n_tensors * roles; k++) {
         const vit_tensor *t = &m->tensors[k % m->n_tensors];
         int role = k / m->n_tensors;
-        snprintf(name, sizeof name, "%s%s", role == 0 ? "" : role == 1 ? "optim.m." : "optim.v.", t->name);
+        snprintf(name, sizeof name, "%s%s",
+                 role == 0   ? ""
+                 : role == 1 ? "optim.m."
+                             : "optim.v.",
+                 t->name);
         const mmx_st_entry *e = mmx_st_find(f, name);
         int ok = e && e->dtype == MMX_ST_F32 && e->ndim == t->ndim && e->shape[0] == t->shape[0] &&
                  (t->ndim < 2 || e->shape[1] == t->shape[1]);
@@ -149,8 +159,7 @@ static mmx_status check_all(const mmx_st_file *f, const char *path, const vit_mo
     return MMX_OK;
 }
 
-mmx_status ckpt_load(const mmx_st_file *f, const char *path, vit_model *m, adamw *o,
-                     int64_t *step)
+mmx_status ckpt_load(const mmx_st_file *f, const char *path, vit_model *m, adamw *o, int64_t *step)
 {
     int roles = o ? 3 : 1;
     mmx_status st = check_all(f, path, m, roles);
@@ -159,12 +168,17 @@ mmx_status ckpt_load(const mmx_st_file *f, const char *path, vit_model *m, adamw
     const char *sv = mmx_st_meta(f, "step");
     long long s = sv ? strtoll(sv, NULL, 10) : -1;
     if (s < 0)
-        return mmx_fail(MMX_ERR_FORMAT, "ckpt_load", "%s: metadata 'step' missing or negative", path);
+        return mmx_fail(MMX_ERR_FORMAT, "ckpt_load", "%s: metadata 'step' missing or negative",
+                        path);
     char name[80];
     for (int k = 0; k < m->n_tensors * roles; k++) {
         const vit_tensor *t = &m->tensors[k % m->n_tensors];
         int role = k / m->n_tensors;
-        snprintf(name, sizeof name, "%s%s", role == 0 ? "" : role == 1 ? "optim.m." : "optim.v.", t->name);
+        snprintf(name, sizeof name, "%s%s",
+                 role == 0   ? ""
+                 : role == 1 ? "optim.m."
+                             : "optim.v.",
+                 t->name);
         float *base = role == 0 ? m->params : role == 1 ? o->m : o->v;
         memcpy(base + t->offset, mmx_st_find(f, name)->data, (size_t)t->count * sizeof(float));
     }

@@ -34,7 +34,8 @@ void progress_update(progress *p, int epoch, int epochs, int64_t j, int64_t spe,
         bar[i] = i < fill ? '#' : '-';
     bar[20] = 0;
     long eta = eta_s > 0 ? (long)eta_s : 0;
-    fprintf(stderr, "\r%s  epoch %d/%d [%s] %lld/%lld  loss %.4f  acc %5.1f%%  %.0f img/s  ETA %ld:%02ld ",
+    fprintf(stderr,
+            "\r%s  epoch %d/%d [%s] %lld/%lld  loss %.4f  acc %5.1f%%  %.0f img/s  ETA %ld:%02ld ",
             p->name, epoch, epochs, bar, (long long)j, (long long)spe, loss, 100.0 * acc, ips,
             eta / 60, eta % 60);
     fflush(stderr);

@@ -34,7 +34,6 @@ train_config train_config_default(void)
     return t;
 }
 
-
 mmx_status train_mkdir(const char *dir)
 {
     struct stat sb;
@@ -46,14 +45,16 @@ mmx_status train_mkdir(const char *dir)
     return MMX_OK;
 }
 
-mmx_status train_evaluate(vit_model *m, const mmx_images *test, int batch, double ls,
-                          double *loss, double *acc)
+mmx_status train_evaluate(vit_model *m, const mmx_images *test, int batch, double ls, double *loss,
+                          double *acc)
 {
     int64_t S = test->rows * test->cols, n = test->n;
     float *x = malloc((size_t)(batch * S) * sizeof(float));
     int32_t *y = malloc((size_t)batch * sizeof(int32_t)), *pred = malloc((size_t)batch * 4);
     int64_t *idx = malloc((size_t)batch * sizeof(int64_t));
-    mmx_status st = (x && y && pred && idx) ? MMX_OK : mmx_fail(MMX_ERR_NOMEM, "train_evaluate", "out of memory");
+    mmx_status st = (x && y && pred && idx)
+                        ? MMX_OK
+                        : mmx_fail(MMX_ERR_NOMEM, "train_evaluate", "out of memory");
     double sl = 0.0;
     int64_t correct = 0;
     for (int64_t i0 = 0; i0 < n && st == MMX_OK; i0 += batch) {
@@ -140,19 +141,18 @@ static mmx_status resume_from(const train_config *tc, const char *path, vit_mode
     return st;
 }
 
-
 /* Buffers and counters of one run. */
 typedef struct {
     const train_config *tc;
     mmx_images train, test;
     vit_model m;
     adamw o;
-    float *x;      /* (B, S, S) */
+    float *x;          /* (B, S, S) */
     int32_t *y, *pred; /* (B) */
-    int64_t *perm; /* (n_train) */
+    int64_t *perm;     /* (n_train) */
     FILE *log;
     char ckpt[4096];
-    int64_t spe;   /* steps per epoch */
+    int64_t spe;        /* steps per epoch */
     int64_t perm_epoch; /* the epoch perm holds the order of, -1 before the first */
     double ep_loss, t_train;
     int64_t ep_correct, ep_seen, timed_steps;
@@ -268,11 +268,12 @@ static mmx_status end_epoch(run *r, int64_t e, train_result *res)
     res->test_acc = ta;
     res->ms_per_step = r->timed_steps ? 1e3 * r->t_train / (double)r->timed_steps : 0.0;
     res->images_per_s = r->t_train > 0 ? (double)r->timed_steps * tc->batch / r->t_train : 0.0;
-    fprintf(r->log,
-            "{\"kind\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.9g,\"train_acc\":%.9g,"
-            "\"test_loss\":%.9g,\"test_acc\":%.9g,\"ms_per_step\":%.4f,\"images_per_s\":%.2f}\n",
-            (long long)e + 1, (long long)r->o.step, res->train_loss, res->train_acc, tl, ta,
-            res->ms_per_step, res->images_per_s);
+    fprintf(
+        r->log,
+        "{\"kind\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.9g,\"train_acc\":%.9g,"
+        "\"test_loss\":%.9g,\"test_acc\":%.9g,\"ms_per_step\":%.4f,\"images_per_s\":%.2f}\n",
+        (long long)e + 1, (long long)r->o.step, res->train_loss, res->train_acc, tl, ta,
+        res->ms_per_step, res->images_per_s);
     fflush(r->log);
     if (tc->progress)
         printf("%s  epoch %lld/%d  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  "
