@@ -4,6 +4,19 @@
 #include "kernels/kernels.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_thread_num(void)
+{
+    return 0;
+}
+static int omp_get_num_threads(void)
+{
+    return 1;
+}
+#endif
 #include <math.h>
 #include <string.h>
 
@@ -31,27 +44,58 @@ static void colsum_add(float *acc, const float *x, const float *w, int64_t n, in
     }
 }
 
+/* Row-split products: each thread multiplies its own block of rows with a one-thread sgemm
+ * (OpenBLAS's OpenMP build runs single-threaded inside our parallel region) and adds the bias
+ * to those rows while they are in cache. MMX_NN_SPLIT=0 leaves the threading to OpenBLAS. */
+static int split_rows(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("MMX_NN_SPLIT");
+        v = !(e && e[0] == '0');
+    }
+    return v;
+}
+
 void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
                        int64_t in, int64_t out)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, x,
-                (int)in, w, (int)in, 0.0f, y, (int)out);
-    if (!b)
-        return;
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
-        float *yr = y + r * out;
-        for (int64_t j = 0; j < out; j++)
-            yr[j] += b[j];
+    if (!split_rows()) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, x,
+                    (int)in, w, (int)in, 0.0f, y, (int)out);
+    }
+#pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
+        if (split_rows() && r1 > r0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)out, (int)in,
+                        1.0f, x + r0 * in, (int)in, w, (int)in, 0.0f, y + r0 * out, (int)out);
+        for (int64_t r = r0; b && r < r1; r++) {
+            float *yr = y + r * out;
+            for (int64_t j = 0; j < out; j++)
+                yr[j] += b[j];
+        }
     }
 }
 
 void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                         const float *w, int64_t n, int64_t in, int64_t out)
 {
-    if (dx)
+    if (dx && !split_rows())
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f, dy,
                     (int)out, w, (int)in, 1.0f, dx, (int)in);
+    if (dx && split_rows()) {
+#pragma omp parallel
+        {
+            int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
+            if (r1 > r0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)in,
+                            (int)out, 1.0f, dy + r0 * out, (int)out, w, (int)in, 1.0f,
+                            dx + r0 * in, (int)in);
+        }
+    }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
                 (int)out, x, (int)in, 1.0f, dw, (int)in);
     if (db)
