@@ -45,6 +45,8 @@ void cli_usage(FILE *out) {
           "  bench attn [options]     speed and memory of the fused attention vs sgemm (naive\n"
           "                           path with --naive, PyTorch with --peers);\n"
           "                           `multimax bench attn --help`\n"
+          "  bench train [options]    ViT training step time per normalizer (and PyTorch with\n"
+          "                           --peers); `multimax bench train --help`\n"
           "  help, --help, -h         this message\n"
           "  --version                print the version\n"
           "\n"

@@ -79,12 +79,12 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
     }
 }
 
-void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                        const float *w, int64_t n, int64_t in, int64_t out)
+void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,
+                        const float *x, const float *w, int64_t n, int64_t in, int64_t out)
 {
     if (dx && !split_rows())
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f, dy,
-                    (int)out, w, (int)in, 1.0f, dx, (int)in);
+                    (int)out, w, (int)in, dx_beta, dx, (int)in);
     if (dx && split_rows()) {
 #pragma omp parallel
         {
@@ -92,7 +92,7 @@ void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const 
             int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
             if (r1 > r0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)in,
-                            (int)out, 1.0f, dy + r0 * out, (int)out, w, (int)in, 1.0f,
+                            (int)out, 1.0f, dy + r0 * out, (int)out, w, (int)in, dx_beta,
                             dx + r0 * in, (int)in);
         }
     }

@@ -4,7 +4,7 @@
  *
  * Conventions (as in llm.c): outputs first, then inputs, then sizes; every buffer carries its
  * shape in a comment. Backward functions ACCUMULATE (+=) into both parameter gradients and
- * input gradients, so residual branches add up without extra buffers; the model zeroes its
+ * input gradients (nn_linear_backward can overwrite its input gradient instead), so residual branches add up without extra buffers; the model zeroes its
  * gradient buffers once per step. N is the number of rows (batch x tokens).
  */
 #ifndef MMX_NN_LAYERS_H
@@ -15,9 +15,10 @@
 /* y = x W^T + b          y: (N, out)  x: (N, in)  w: (out, in)  b: (out) or NULL */
 void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
                        int64_t in, int64_t out);
-/* dx += dy W; dw += dy^T x; db += sum_rows dy      dx may be NULL (no input gradient) */
-void nn_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                        const float *w, int64_t n, int64_t in, int64_t out);
+/* dx = dx_beta dx + dy W; dw += dy^T x; db += sum_rows dy. dx may be NULL (no input gradient);
+ * dx_beta = 0 overwrites dx (the first contribution: no zero-fill needed), 1 accumulates. */
+void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,
+                        const float *x, const float *w, int64_t n, int64_t in, int64_t out);
 
 /* y = (x - mean) * rstd * g + b per row, eps inside the sqrt (PyTorch's LayerNorm)
  *   y, x: (N, C)   mean, rstd: (N) saved for the backward   g, b: (C) */

@@ -137,16 +137,14 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     int64_t B = batch, T = m->tokens, C = m->cfg.dim, N = B * T, M = m->hidden;
     int64_t H = m->cfg.heads, D = m->head_dim;
     /* dxio holds d(block output) on entry and d(block input) on exit; it is also d(xmid). */
-    memset(m->dh2, 0, (size_t)(N * M) * 4);
-    nn_linear_backward(m->dh2, G(p->fc2_w), G(p->fc2_b), dxio, a->h2, p->fc2_w, N, M, C);
+    nn_linear_backward(m->dh2, 0.0f, G(p->fc2_w), G(p->fc2_b), dxio, a->h2, p->fc2_w, N, M, C);
     memset(m->dh1, 0, (size_t)(N * M) * 4);
     nn_gelu_backward(m->dh1, m->dh2, a->h1, N * M);
-    memset(m->dln, 0, (size_t)(N * C) * 4);
-    nn_linear_backward(m->dln, G(p->fc1_w), G(p->fc1_b), m->dh1, a->ln2, p->fc1_w, N, C, M);
+    nn_linear_backward(m->dln, 0.0f, G(p->fc1_w), G(p->fc1_b), m->dh1, a->ln2, p->fc1_w, N, C, M);
     nn_layernorm_backward(dxio, G(p->ln2_w), G(p->ln2_b), m->dattm, m->dln, a->xmid, a->ln2_mean,
                           a->ln2_rstd, p->ln2_w, N, C);
-    memset(m->dattm, 0, (size_t)(N * C) * 4);
-    nn_linear_backward(m->dattm, G(p->proj_w), G(p->proj_b), dxio, a->attm, p->proj_w, N, C, C);
+    nn_linear_backward(m->dattm, 0.0f, G(p->proj_w), G(p->proj_b), dxio, a->attm, p->proj_w, N, C,
+                       C);
     nn_split_merged(m->datt, m->dattm, B, T, H, D);
     double rd[4], td[4], dr[4] = {0, 0, 0, 0}, dt[4] = {0, 0, 0, 0};
     mmx_norm nrm = vit_attn_norm(m, l, rd, td, 1);
@@ -159,8 +157,8 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     if (p->mm_ranges)
         add_mod_grads(G(p->mm_ranges), G(p->mm_ts), dr, dt);
     nn_merge_qkv_grad(m->dqkv, m->dq, m->dk, m->dv, B, T, H, D);
-    memset(m->dln, 0, (size_t)(N * C) * 4);
-    nn_linear_backward(m->dln, G(p->qkv_w), G(p->qkv_b), m->dqkv, a->ln1, p->qkv_w, N, C, 3 * C);
+    nn_linear_backward(m->dln, 0.0f, G(p->qkv_w), G(p->qkv_b), m->dqkv, a->ln1, p->qkv_w, N, C,
+                       3 * C);
     nn_layernorm_backward(dxio, G(p->ln1_w), G(p->ln1_b), m->dattm, m->dln, a->x, a->ln1_mean,
                           a->ln1_rstd, p->ln1_w, N, C);
     return MMX_OK;
@@ -178,8 +176,8 @@ static mmx_status head_backward(vit_model *m, const int32_t *labels, int batch, 
         return st;
     if (m->head_ranges)
         add_mod_grads(G(m->head_ranges), G(m->head_ts), dr, dt);
-    memset(m->dfcn, 0, (size_t)(B * C) * 4);
-    nn_linear_backward(m->dfcn, G(m->head_w), G(m->head_b), m->dlogits, m->fcn, m->head_w, B, C, K);
+    nn_linear_backward(m->dfcn, 0.0f, G(m->head_w), G(m->head_b), m->dlogits, m->fcn, m->head_w, B,
+                       C, K);
     memset(m->dpooled, 0, (size_t)(B * C) * 4);
     nn_layernorm_backward(m->dpooled, G(m->norm_w), G(m->norm_b), m->dpooled_xh, m->dfcn, m->pooled,
                           m->fcn_mean, m->fcn_rstd, m->norm_w, B, C);
@@ -210,8 +208,8 @@ mmx_status vit_backward(vit_model *m, const int32_t *labels, int batch, double l
             s += m->dx[i * T * C + t];
         gpos[t] += (float)s;
     }
-    nn_linear_backward(NULL, G(m->patch_w), G(m->patch_b), m->dx, m->patches, m->patch_w, B * T, P,
-                       C);
+    nn_linear_backward(NULL, 0.0f, G(m->patch_w), G(m->patch_b), m->dx, m->patches, m->patch_w,
+                       B * T, P, C);
     return MMX_OK;
 }
 

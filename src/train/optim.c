@@ -69,12 +69,14 @@ static void update_tensor(adamw *o, vit_model *mdl, const vit_tensor *t, double 
     float b1 = (float)c->beta1, b2 = (float)c->beta2;
     float *p = mdl->params + t->offset, *g = mdl->grads + t->offset;
     float *m = o->m + t->offset, *v = o->v + t->offset;
+    double eps = c->eps;
+#pragma omp parallel for schedule(static) if (t->count >= 16384)
     for (int64_t j = 0; j < t->count; j++) {
         float gj = g[j] * scale;
         m[j] = b1 * m[j] + (1.0f - b1) * gj;
         v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
         double mh = m[j] / bc1, vh = v[j] / bc2;
-        p[j] = (float)(p[j] - lr * (mh / (sqrt(vh) + c->eps) + wd * p[j]));
+        p[j] = (float)(p[j] - lr * (mh / (sqrt(vh) + eps) + wd * p[j]));
     }
 }
 
