@@ -23,7 +23,7 @@ static int omp_get_num_threads(void)
 /* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] * w[r, j], in double. Threads take
  * blocks of 64 columns and walk the rows in order, so the sums do not depend on the thread
  * count, and each row's block is one contiguous 256-byte read. */
-static void colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c)
+void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c)
 {
     int64_t nblk = (c + 63) / 64;
 #pragma omp parallel for schedule(static)
@@ -44,12 +44,12 @@ static void colsum_add(float *acc, const float *x, const float *w, int64_t n, in
     }
 }
 
-/* Row-split products: each thread multiplies its own block of rows with a one-thread sgemm
- * (OpenBLAS's OpenMP build runs single-threaded inside our parallel region) and adds the bias
- * to those rows while they are in cache. MMX_NN_SPLIT=0 leaves the threading to OpenBLAS. */
+/* Row-split products: C (n x N) = A (n x K) op(B) + beta C with each thread multiplying its own
+ * block of rows by a one-thread sgemm (OpenBLAS's OpenMP build runs single-threaded inside our
+ * parallel region). MMX_NN_SPLIT=0 makes it one sgemm over all rows, threaded by OpenBLAS. */
 static int split_rows(void)
 {
-    static int v = -1;
+    static int v = -1; /* read once; a race only stores the same value */
     if (v < 0) {
         const char *e = getenv("MMX_NN_SPLIT");
         v = !(e && e[0] == '0');
@@ -57,49 +57,43 @@ static int split_rows(void)
     return v;
 }
 
-void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
-                       int64_t in, int64_t out)
+static void rows_sgemm(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, const float *a,
+                       const float *b, int64_t ldb, float beta, float *c)
 {
-    if (!split_rows()) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f, x,
-                    (int)in, w, (int)in, 0.0f, y, (int)out);
-    }
-#pragma omp parallel
+    int split = split_rows();
+#pragma omp parallel if (split)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
-        if (split_rows() && r1 > r0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)out, (int)in,
-                        1.0f, x + r0 * in, (int)in, w, (int)in, 0.0f, y + r0 * out, (int)out);
-        for (int64_t r = r0; b && r < r1; r++) {
-            float *yr = y + r * out;
-            for (int64_t j = 0; j < out; j++)
-                yr[j] += b[j];
-        }
+        if (r1 > r0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)(r1 - r0), (int)N, (int)K, 1.0f,
+                        a + r0 * K, (int)K, b, (int)ldb, beta, c + r0 * N, (int)N);
+    }
+}
+
+void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
+                       int64_t in, int64_t out)
+{
+    rows_sgemm(CblasTrans, n, out, in, x, w, in, 0.0f, y);
+    if (!b)
+        return;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; r++) {
+        float *yr = y + r * out;
+        for (int64_t j = 0; j < out; j++)
+            yr[j] += b[j];
     }
 }
 
 void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,
                         const float *x, const float *w, int64_t n, int64_t in, int64_t out)
 {
-    if (dx && !split_rows())
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)in, (int)out, 1.0f, dy,
-                    (int)out, w, (int)in, dx_beta, dx, (int)in);
-    if (dx && split_rows()) {
-#pragma omp parallel
-        {
-            int t = omp_get_thread_num(), nt = omp_get_num_threads();
-            int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
-            if (r1 > r0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)in,
-                            (int)out, 1.0f, dy + r0 * out, (int)out, w, (int)in, dx_beta,
-                            dx + r0 * in, (int)in);
-        }
-    }
+    if (dx)
+        rows_sgemm(CblasNoTrans, n, in, out, dy, w, in, dx_beta, dx);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
                 (int)out, x, (int)in, 1.0f, dw, (int)in);
     if (db)
-        colsum_add(db, dy, NULL, n, out);
+        nn_colsum_add(db, dy, NULL, n, out);
 }
 
 void nn_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g,
@@ -146,8 +140,8 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
             xhat[r * c + j] = xh;
         }
     }
-    colsum_add(dg, dy, xhat, n, c);
-    colsum_add(db, dy, NULL, n, c);
+    nn_colsum_add(dg, dy, xhat, n, c);
+    nn_colsum_add(db, dy, NULL, n, c);
 }
 
 /* The elementwise GELU runs the library's SIMD kernels (src/kernels/math_slots.inc, the

@@ -36,6 +36,10 @@ void nn_gelu_forward(float *y, const float *x, int64_t n);
 /* dx += dy (Phi(x) + x phi(x)) */
 void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n);
 
+/* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] w[r, j] over n rows of c columns, in
+ * double, in row order: the result does not depend on the thread count. */
+void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c);
+
 /* y = a + b (elementwise, n values); y may alias a or b. */
 void nn_add(float *y, const float *a, const float *b, int64_t n);
 

@@ -201,13 +201,7 @@ mmx_status vit_backward(vit_model *m, const int32_t *labels, int batch, double l
     if (st != MMX_OK)
         return st;
     /* pos gets the sum over the batch of d x0; the patch projection has no input gradient. */
-    float *gpos = G(m->pos);
-    for (int64_t t = 0; t < T * C; t++) {
-        double s = 0.0;
-        for (int64_t i = 0; i < B; i++)
-            s += m->dx[i * T * C + t];
-        gpos[t] += (float)s;
-    }
+    nn_colsum_add(G(m->pos), m->dx, NULL, B, T * C);
     nn_linear_backward(NULL, 0.0f, G(m->patch_w), G(m->patch_b), m->dx, m->patches, m->patch_w,
                        B * T, P, C);
     return MMX_OK;

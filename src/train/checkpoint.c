@@ -10,6 +10,17 @@
 
 #include "core/internal.h"
 
+/* Tensor k of a checkpoint: k < n_tensors are the parameters, then the first and the second
+ * AdamW moments ("optim.m." / "optim.v." + the parameter's name); *role is 0, 1 or 2. */
+static const vit_tensor *ckpt_tensor(const vit_model *m, int k, char *name, size_t n, int *role)
+{
+    static const char *const prefix[3] = {"", "optim.m.", "optim.v."};
+    const vit_tensor *t = &m->tensors[k % m->n_tensors];
+    *role = k / m->n_tensors;
+    snprintf(name, n, "%s%s", prefix[*role], t->name);
+    return t;
+}
+
 void ckpt_meta_add(ckpt_meta *md, const char *key, const char *fmt, ...)
 {
     if (md->n >= CKPT_MAX_META)
@@ -50,14 +61,9 @@ mmx_status ckpt_save(const char *path, const vit_model *m, const adamw *o, int64
         return mmx_fail(MMX_ERR_NOMEM, "ckpt_save", "out of memory");
     }
     for (int k = 0; k < nt; k++) {
-        const vit_tensor *t = &m->tensors[k % m->n_tensors];
-        int role = k / m->n_tensors; /* 0 params, 1 first moment, 2 second moment */
+        int role;
+        const vit_tensor *t = ckpt_tensor(m, k, names[k], sizeof names[k], &role);
         const float *base = role == 0 ? m->params : role == 1 ? o->m : o->v;
-        snprintf(names[k], sizeof names[k], "%s%s",
-                 role == 0   ? ""
-                 : role == 1 ? "optim.m."
-                             : "optim.v.",
-                 t->name);
         ts[k].name = names[k];
         ts[k].dtype = MMX_ST_F32;
         ts[k].ndim = t->ndim;
@@ -134,13 +140,8 @@ static mmx_status check_all(const mmx_st_file *f, const char *path, const vit_mo
 {
     char name[80];
     for (int k = 0; k < m->n_tensors * roles; k++) {
-        const vit_tensor *t = &m->tensors[k % m->n_tensors];
-        int role = k / m->n_tensors;
-        snprintf(name, sizeof name, "%s%s",
-                 role == 0   ? ""
-                 : role == 1 ? "optim.m."
-                             : "optim.v.",
-                 t->name);
+        int role;
+        const vit_tensor *t = ckpt_tensor(m, k, name, sizeof name, &role);
         const mmx_st_entry *e = mmx_st_find(f, name);
         int ok = e && e->dtype == MMX_ST_F32 && e->ndim == t->ndim && e->shape[0] == t->shape[0] &&
                  (t->ndim < 2 || e->shape[1] == t->shape[1]);
@@ -172,13 +173,8 @@ mmx_status ckpt_load(const mmx_st_file *f, const char *path, vit_model *m, adamw
                         path);
     char name[80];
     for (int k = 0; k < m->n_tensors * roles; k++) {
-        const vit_tensor *t = &m->tensors[k % m->n_tensors];
-        int role = k / m->n_tensors;
-        snprintf(name, sizeof name, "%s%s",
-                 role == 0   ? ""
-                 : role == 1 ? "optim.m."
-                             : "optim.v.",
-                 t->name);
+        int role;
+        const vit_tensor *t = ckpt_tensor(m, k, name, sizeof name, &role);
         float *base = role == 0 ? m->params : role == 1 ? o->m : o->v;
         memcpy(base + t->offset, mmx_st_find(f, name)->data, (size_t)t->count * sizeof(float));
     }
