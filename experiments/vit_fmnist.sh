@@ -9,7 +9,8 @@
 #   BIN (the multimax binary, default ./build/multimax)
 # Runs are ordered seed by seed, so a partial sweep stays balanced; a finished run (its
 # final epoch logged and analysed) is skipped, so the script can be re-run to resume.
-# On the 2-core machine of docs/RESULTS.md the default sweep (18 runs) takes about 1.5-2 h.
+# On the 2-core machine of docs/RESULTS.md the default sweep (18 runs) took 89 min (04:26 to
+# 05:55, with other work running alongside).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-experiments/out}
