@@ -23,6 +23,7 @@
 #define MMX_ATTN_BQ 64  /* query rows per block */
 #define MMX_ATTN_BK 128 /* keys per tile (flash; strip skipping granularity) */
 #define MMX_ATTN_ITEMS_TARGET 8 /* backward items wanted per call when B*H is small */
+#define MMX_ATTN_OWN_GEMM_MAXD 256 /* tile products by the kernel table up to this head dim */
 
 /* How one item ended: status and the (b, h, query row) of its first failure. */
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct {
     const mmx_kernels *k;
     mmx_kmod mod;   /* MULTIMAX's modulator in float */
     int flash;      /* SOFTMAX, MULTIMAX: online tiles; else the exact strip */
+    int own_gemm;   /* tile products by k->tile_gemm (attn_gemm.c), else sgemm */
     int bwd;
     float alpha;    /* the score GEMM's factor: scale / t (SOFTMAX) or scale */
     int64_t nqb;    /* query blocks per (b, h) */
@@ -100,6 +102,19 @@ void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
 void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
                          const float *dout, const float *stats, const float *q, const float *k,
                          const float *v, attn_res *res);
+
+/* Tile products (attn_gemm.c). attn_own_gemm: whether a call of head dim `dim` uses the
+ * kernel table's tile_gemm (MMX_ATTN_BLAS=1 forces sgemm). attn_mm: C (m x n, ldc) = alpha A B
+ * (+ C when acc), A[i][p] = a[i * ars + p * acs] with ars or acs = 1, B row-major (k x n,
+ * ldb). attn_mm_nt: C = alpha A Bt^T (C overwritten), A row-major (m x k, lda), Bt row-major
+ * (n x k, ldbt), n <= MMX_ATTN_BK; tmp: k * MMX_ATTN_BK floats (own_gemm only). */
+int attn_own_gemm(const mmx_kernels *k, int64_t dim);
+void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t ars,
+             int64_t acs, const float *b, int64_t ldb, int64_t m, int64_t n, int64_t k,
+             float alpha, int acc);
+void attn_mm_nt(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t lda,
+                const float *bt, int64_t ldbt, int64_t m, int64_t n, int64_t k, float alpha,
+                float *tmp);
 
 /* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go. */
 void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,

@@ -61,7 +61,8 @@ static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
 static size_t thread_bytes(const attn_plan *pl) {
     size_t bq = MMX_ATTN_BQ, tile = bq * (size_t)pl->ldk * sizeof(float);
     size_t rows = up64(bq * sizeof(int32_t)) + 3 * up64(bq * sizeof(float)) + up64(bq * sizeof(double));
-    if (pl->flash) return rows + (pl->bwd ? 3 : 1) * up64(tile);
+    size_t kt = pl->own_gemm ? up64((size_t)pl->a->dim * MMX_ATTN_BK * sizeof(float)) : 0;
+    if (pl->flash) return rows + (pl->bwd ? 3 : 1) * up64(tile) + kt;
     return rows + (pl->bwd ? 2 : 1) * up64(tile);
 }
 
@@ -72,6 +73,7 @@ void attn_plan_make(attn_plan *pl, const char *fn, const mmx_attn *a, const mmx_
     pl->k = mmx_kernels_active();
     pl->mod = mmx_kmod_from_norm(nm);
     pl->flash = nm->kind == MMX_NORM_SOFTMAX || nm->kind == MMX_NORM_MULTIMAX;
+    pl->own_gemm = pl->flash && attn_own_gemm(pl->k, a->dim);
     pl->alpha = (float)(nm->kind == MMX_NORM_SOFTMAX ? a->scale / nm->temperature : a->scale);
     pl->nqb = (a->tq + MMX_ATTN_BQ - 1) / MMX_ATTN_BQ;
     int64_t bh = a->batch * a->heads;

@@ -2,21 +2,21 @@
  * Fused SoftMax / MultiMax attention: the tiled online-softmax ("flash") algorithm.
  *
  * Forward, per query block Q (64 rows) of one (b, h): for each key tile K_j, V_j (128 keys)
- *   S = alpha Q K_j^T                                  (sgemm; alpha = scale / t or scale)
+ *   S = alpha Q K_j^T                                  (alpha = scale / t or scale)
  *   z = sigma(S), m' = max(m, rowmax z), P = exp(z - m'), l = l e^(m - m') + rowsum P
- *   O = O e^(m - m') + P V_j                           (tile kernel, then sgemm)
+ *   O = O e^(m - m') + P V_j                           (tile kernel, then a product)
  * and O /= l at the end; stats = (m, l) per row. The modulator costs one pass over a tile
  * that is already in L1, next to the two GEMMs that dominate.
  * Backward, per query block: dd = rowsum(dO * O) (= <p, dp>), then for each key tile
- *   S = alpha Q K_j^T, dP = dO V_j^T                   (sgemm x2)
+ *   S = alpha Q K_j^T, dP = dO V_j^T
  *   P = exp(sigma(S) - m) / l, dS = sigma'(S) P (dP - dd) (+ modulator sums)   (tile kernel)
- *   dV_j += P^T dO, dQ += alpha dS K_j, dK_j += alpha dS^T Q  (sgemm x3)
+ *   dV_j += P^T dO, dQ += alpha dS K_j, dK_j += alpha dS^T Q
+ * The products are attn_mm / attn_mm_nt (attn_gemm.c): the kernel table's tile_gemm for head
+ * dims up to MMX_ATTN_OWN_GEMM_MAXD, else sgemm.
  * Key tiles past the block's last visible key (causal, padding) are never touched.
  */
 #include <math.h>
 #include <string.h>
-
-#include <cblas.h>
 
 #include "attn/attn.h"
 
@@ -26,6 +26,7 @@ typedef struct {
     float *m, *corr, *dd;
     double *l;
     float *s, *p, *dp; /* (BQ, BK) tiles; p, dp: backward only */
+    float *kt;         /* (D, BK): a transposed key / value tile (own_gemm only) */
 } flash_ws;
 
 static flash_ws carve(const attn_plan *pl) {
@@ -39,7 +40,8 @@ static flash_ws carve(const attn_plan *pl) {
     f.l = (double *)w, w += 512;
     f.s = (float *)w, w += tile;
     f.p = pl->bwd ? (float *)w : NULL, w += pl->bwd ? tile : 0;
-    f.dp = pl->bwd ? (float *)w : NULL;
+    f.dp = pl->bwd ? (float *)w : NULL, w += pl->bwd ? tile : 0;
+    f.kt = pl->own_gemm ? (float *)w : NULL;
     return f;
 }
 
@@ -63,23 +65,21 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
 
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w.nv);
-    memset(O, 0, (size_t)(rows * D) * sizeof *O);
+    if (kend == 0) memset(O, 0, (size_t)(rows * D) * sizeof *O); /* else the first tile sets O */
     for (int64_t r = 0; r < rows; r++) w.m[r] = -INFINITY, w.l[r] = 0.0;
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nk, (int)D, pl->alpha,
-                    Q, (int)D, K + k0 * D, (int)D, 0.0f, w.s, MMX_ATTN_BK);
+        attn_mm_nt(pl, w.s, MMX_ATTN_BK, Q, D, K + k0 * D, D, rows, nk, D, pl->alpha, w.kt);
         tile_counts(nvt, w.nv, rows, k0, nk);
         int64_t bad = pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr);
         if (bad < rows) {
             *res = (attn_res){MMX_ERR_VALUE, bk.b, bk.h, bk.q0 + bad};
             return;
         }
-        for (int64_t r = 0; r < rows; r++)
+        for (int64_t r = 0; k0 > 0 && r < rows; r++)
             if (w.corr[r] != 1.0f)
                 for (int64_t d = 0; d < D; d++) O[r * D + d] *= w.corr[r];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, 1.0f,
-                    w.s, MMX_ATTN_BK, V + k0 * D, (int)D, 1.0f, O, (int)D);
+        attn_mm(pl, O, D, w.s, MMX_ATTN_BK, 1, V + k0 * D, D, rows, D, nk, 1.0f, k0 > 0);
     }
     for (int64_t r = 0; r < rows; r++) {
         float inv = w.l[r] > 0.0 ? (float)(1.0 / w.l[r]) : 0.0f;
@@ -106,7 +106,7 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
     float l[MMX_ATTN_BQ];
 
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w->nv);
-    memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ);
+    if (kend == 0) memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ); /* else the first tile sets dQ */
     for (int64_t r = 0; r < rows; r++) {
         const float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
         double s = 0.0;
@@ -116,20 +116,15 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
         const float *Kj = K + k0 * D, *Vj = V + k0 * D;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nk, (int)D, pl->alpha,
-                    Q, (int)D, Kj, (int)D, 0.0f, w->s, MMX_ATTN_BK);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nk, (int)D, 1.0f, dO,
-                    (int)D, Vj, (int)D, 0.0f, w->dp, MMX_ATTN_BK);
+        attn_mm_nt(pl, w->s, MMX_ATTN_BK, Q, D, Kj, D, rows, nk, D, pl->alpha, w->kt);
+        attn_mm_nt(pl, w->dp, MMX_ATTN_BK, dO, D, Vj, D, rows, nk, D, 1.0f, w->kt);
         tile_counts(nvt, w->nv, rows, k0, nk);
         int64_t bad = pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk,
                                            nvt, mod, w->m, l, w->dd, acc->dranges, acc->dts);
         if (bad < rows) return bk.q0 + bad;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, 1.0f, w->p,
-                    MMX_ATTN_BK, dO, (int)D, 1.0f, dvb + k0 * D, (int)D);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, pl->alpha,
-                    w->s, MMX_ATTN_BK, Kj, (int)D, 1.0f, dQ, (int)D);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, pl->alpha,
-                    w->s, MMX_ATTN_BK, Q, (int)D, 1.0f, dkb + k0 * D, (int)D);
+        attn_mm(pl, dvb + k0 * D, D, w->p, 1, MMX_ATTN_BK, dO, D, nk, D, rows, 1.0f, 1);
+        attn_mm(pl, dQ, D, w->s, MMX_ATTN_BK, 1, Kj, D, rows, D, nk, pl->alpha, k0 > 0);
+        attn_mm(pl, dkb + k0 * D, D, w->s, 1, MMX_ATTN_BK, Q, D, nk, D, rows, pl->alpha, 1);
     }
     return -1;
 }

@@ -102,6 +102,15 @@ typedef struct {
                           const float *m, const float *l, const float *dd, double *dranges,
                           double *dts);
 
+    /* The tile products of the fused attention (tile_gemm.inc; src/attn/attn_gemm.c):
+     * C (m x n, row stride ldc) = alpha A B, plus C when acc != 0 (C is not read when acc is
+     * 0), where A[i][p] = a[i * ars + p * acs] (any strides: a transposed A costs nothing)
+     * and B is row-major (k x n, row stride ldb). Reads exactly those entries; writes only
+     * C's m x n entries. */
+    void (*tile_gemm)(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs,
+                      const float *b, int64_t ldb, int64_t m, int64_t n, int64_t k, float alpha,
+                      int acc);
+
     /* The exact strip path (src/attn/attn_strip.c). rows_max: out[r] = max of row r's first
      * nv[r] entries (-inf if none). sparse_p: a sparse map's p from its threshold, for the
      * backward: with st = stats + r * MMX_ATTN_STATS (st[0] = the row's max score, st[1] =

@@ -23,11 +23,24 @@ static inline vf vload(const float *p) {
     return v;
 }
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
-static inline vf vset(float x) { /* a broadcast ((vf){0} + x is not one: it must keep -0.0) */
+/* A broadcast ((vf){0} + x is not one: it must keep -0.0). The ISA's broadcast where there is
+ * one: GCC turns the lane loop into an insert chain when x is not a constant. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+#include <immintrin.h>
+static inline vf vset(float x) { return (vf)_mm512_set1_ps(x); }
+#elif MMX_VW == 8 && defined(__AVX__)
+#include <immintrin.h>
+static inline vf vset(float x) { return (vf)_mm256_set1_ps(x); }
+#elif MMX_VW == 4 && defined(__SSE2__)
+#include <immintrin.h>
+static inline vf vset(float x) { return (vf)_mm_set1_ps(x); }
+#else
+static inline vf vset(float x) {
     vf v;
     for (int i = 0; i < MMX_VW; i++) v[i] = x;
     return v;
 }
+#endif
 /* Lane-wise m ? a : b (m from a comparison: all ones or all zeros per lane), max and min
  * (NaN lanes: unspecified; callers detect NaN separately). The generic forms cost 3-4
  * instructions; where the ISA has one instruction for them, use it. */

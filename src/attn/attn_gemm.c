@@ -1,0 +1,50 @@
+/*
+ * The fused attention's tile products: the kernel table's tile_gemm (operands read in place,
+ * no packing) for head dimensions up to MMX_ATTN_OWN_GEMM_MAXD, else OpenBLAS's sgemm.
+ * MMX_ATTN_BLAS=1 in the environment forces sgemm (for comparisons; read once).
+ */
+#include <stdlib.h>
+
+#include <cblas.h>
+
+#include "attn/attn.h"
+
+int attn_own_gemm(const mmx_kernels *k, int64_t dim) {
+    static int forced_blas = -1;
+    if (forced_blas < 0) {
+        const char *e = getenv("MMX_ATTN_BLAS");
+        forced_blas = e && e[0] && e[0] != '0';
+    }
+    return !forced_blas && k->tile_gemm && dim <= MMX_ATTN_OWN_GEMM_MAXD;
+}
+
+void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t ars,
+             int64_t acs, const float *b, int64_t ldb, int64_t m, int64_t n, int64_t k,
+             float alpha, int acc) {
+    if (pl->own_gemm) {
+        pl->k->tile_gemm(c, ldc, a, ars, acs, b, ldb, m, n, k, alpha, acc);
+        return;
+    }
+    int trans = acs != 1; /* A stored k x m (A^T row-major) */
+    cblas_sgemm(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, CblasNoTrans, (int)m, (int)n,
+                (int)k, alpha, a, (int)(trans ? acs : ars), b, (int)ldb, acc ? 1.0f : 0.0f, c,
+                (int)ldc);
+}
+
+void attn_mm_nt(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t lda,
+                const float *bt, int64_t ldbt, int64_t m, int64_t n, int64_t k, float alpha,
+                float *tmp) {
+    if (!pl->own_gemm) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, a,
+                    (int)lda, bt, (int)ldbt, 0.0f, c, (int)ldc);
+        return;
+    }
+    /* B = Bt^T into tmp (k x n, row stride MMX_ATTN_BK), 8 x 8 blocks for the caches */
+    for (int64_t j0 = 0; j0 < n; j0 += 8)
+        for (int64_t p0 = 0; p0 < k; p0 += 8) {
+            int64_t j1 = j0 + 8 < n ? j0 + 8 : n, p1 = p0 + 8 < k ? p0 + 8 : k;
+            for (int64_t j = j0; j < j1; j++)
+                for (int64_t p = p0; p < p1; p++) tmp[p * MMX_ATTN_BK + j] = bt[j * ldbt + p];
+        }
+    pl->k->tile_gemm(c, ldc, a, lda, 1, tmp, MMX_ATTN_BK, m, n, k, alpha, 0);
+}

@@ -1,0 +1,77 @@
+/*
+ * The fused attention's tile product (kernel table slot tile_gemm, src/kernels/tile_gemm.inc)
+ * on every ISA this CPU supports, against a double product computed here: awkward m, n, k
+ * (register-block and vector tails), A plain and transposed (its two strides), alpha, C
+ * overwritten (acc = 0: C's old NaNs must not leak in) and accumulated (acc = 1), with guard
+ * entries around C (row padding and past the end) that must stay untouched.
+ */
+#include <float.h>
+
+#include "harness.h"
+
+#include "kernels/kernels.h"
+
+static void check_shape(const mmx_kernels *k, int64_t m, int64_t n, int64_t kk, int trans_a,
+                        int acc, t_rng *rng) {
+    const int64_t ldb = n + 5, ldc = n + 3, lda = trans_a ? m + 2 : kk + 1;
+    const int64_t ars = trans_a ? 1 : lda, acs = trans_a ? lda : 1;
+    float *a = malloc(sizeof(float) * (size_t)((trans_a ? kk : m) * lda));
+    float *b = malloc(sizeof(float) * (size_t)(kk * ldb));
+    double *want = malloc(sizeof(double) * (size_t)(m * n));
+    t_buf32 c = t_alloc32(m, n, ldc, (float)T_CANARY);
+    if (!a || !b || !want) abort();
+    for (int64_t i = 0; i < (trans_a ? kk : m) * lda; i++) a[i] = (float)t_normal(rng);
+    for (int64_t i = 0; i < kk * ldb; i++) b[i] = (float)t_normal(rng);
+    const float alpha = (float)t_unif_in(rng, 0.1, 2.0);
+    double worst = 0.0;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float c0 = acc ? (float)t_normal(rng) : NAN;
+            c.p[i * ldc + j] = c0;
+            double s = 0.0;
+            for (int64_t p = 0; p < kk; p++) s += (double)a[i * ars + p * acs] * b[p * ldb + j];
+            want[i * n + j] = alpha * s + (acc ? c0 : 0.0);
+        }
+    k->tile_gemm(c.p, ldc, a, ars, acs, b, ldb, m, n, kk, alpha, acc);
+    int64_t bad = -1;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double mag = 0.0;
+            for (int64_t p = 0; p < kk; p++) mag += fabs((double)a[i * ars + p * acs] * b[p * ldb + j]);
+            /* float rounding of k products, their sum, alpha and the += of C */
+            double tol = 4.0 * (double)(kk + 2) * FLT_EPSILON * (alpha * mag + 1.0);
+            double err = fabs(c.p[i * ldc + j] - want[i * n + j]);
+            if (!(err <= tol) && bad < 0) bad = i * n + j;
+            if (err / tol > worst) worst = err / tol;
+        }
+    T_CTX("tile_gemm [%s] m=%lld n=%lld k=%lld %s acc=%d", k->isa, (long long)m, (long long)n,
+          (long long)kk, trans_a ? "A^T" : "A", acc);
+    CHECKF(bad < 0, "entry (%lld, %lld): got %.9g, want %.9g (worst error / tolerance %.2f)",
+           (long long)(bad < 0 ? 0 : bad / n), (long long)(bad < 0 ? 0 : bad % n),
+           bad < 0 ? 0.0 : (double)c.p[(bad / n) * ldc + bad % n], bad < 0 ? 0.0 : want[bad],
+           worst);
+    CHECK_GUARD32(c);
+    free(a), free(b), free(want), free(c.p);
+}
+
+int main(void) {
+    const char *isas[] = {"portable", "avx2", "avx512"};
+    const int64_t ms[] = {1, 2, 5, 6, 7, 12, 13, 49, 64};
+    const int64_t ns[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 64, 80, 128};
+    const int64_t ks[] = {1, 2, 7, 32, 49, 128};
+    for (int i = 0; i < 3; i++) {
+        const mmx_kernels *k = mmx_kernels_by_name(isas[i]);
+        if (!k) {
+            printf("ISA %s not supported by this CPU: not tested here\n", isas[i]);
+            continue;
+        }
+        t_rng rng = t_rng_seed(7 + (uint64_t)i);
+        for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
+            for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++)
+                for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+                    check_shape(k, ms[a], ns[b], ks[c], (int)((a + b + c) % 2), (int)((a + c) % 2), &rng);
+        check_shape(k, 64, 128, 256, 1, 1, &rng);
+        check_shape(k, 64, 256, 128, 0, 0, &rng);
+    }
+    return t_summary();
+}
