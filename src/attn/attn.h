@@ -1,11 +1,13 @@
 /*
  * Internal interface of the fused attention (src/attn).
  *
- * A call is cut into work items that do not depend on the thread count:
- *   forward:  one item per (b, h, query block of MMX_ATTN_BQ rows);
- *   backward: one item per (b, h, group of query blocks), G groups per (b, h), G chosen from
- *             the shape alone (enough items for the cores when B*H is small). With G > 1 each
- *             item accumulates dk, dv into its own slice, summed in group order afterwards.
+ * A call is cut into work items that do not depend on the thread count: one item per
+ * (b, h, group of query blocks of MMX_ATTN_BQ rows), G groups per (b, h) chosen from the shape
+ * alone (enough items for the cores when B*H is small):
+ *   forward:  G = 1 block per group for the strip path and for sgemm products; with our own
+ *             products few groups, as each transposes its head's keys once;
+ *   backward: with G > 1 each item accumulates dk, dv into its own slice, summed in group
+ *             order afterwards.
  * Threads (OpenMP) take whole items; each thread has its own slice of the workspace. Scalar
  * gradients are summed per item in double and then over items in item order.
  */
@@ -43,9 +45,10 @@ typedef struct {
     int bwd;
     float alpha;    /* the score GEMM's factor: scale / t (SOFTMAX) or scale */
     int64_t nqb;    /* query blocks per (b, h) */
-    int64_t groups; /* backward: query-block groups per (b, h) */
+    int64_t groups; /* query-block groups per (b, h): an item is one (b, h, group) */
     int64_t items;
     int64_t ldk;    /* row stride of a score strip or tile */
+    int64_t ldt;    /* Tk rounded up to key tiles: a transposed head is D x ldt (own_gemm) */
     int nthreads;
     /* workspace */
     char *thread_ws;
@@ -107,14 +110,17 @@ void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
  * kernel table's tile_gemm (MMX_ATTN_BLAS=1 forces sgemm). attn_mm: C (m x n, ldc) = alpha A B
  * (+ C when acc), A[i][p] = a[i * ars + p * acs] with ars or acs = 1, B row-major (k x n,
  * ldb). attn_mm_nt: C = alpha A Bt^T (C overwritten), A row-major (m x k, lda), Bt row-major
- * (n x k, ldbt), n <= MMX_ATTN_BK; tmp: k * MMX_ATTN_BK floats (own_gemm only). */
+ * (n x k, ldbt); with own_gemm it reads b = Bt^T instead (k x n, row stride MMX_ATTN_BK). */
 int attn_own_gemm(const mmx_kernels *k, int64_t dim);
 void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t ars,
              int64_t acs, const float *b, int64_t ldb, int64_t m, int64_t n, int64_t k,
              float alpha, int acc);
 void attn_mm_nt(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t lda,
-                const float *bt, int64_t ldbt, int64_t m, int64_t n, int64_t k, float alpha,
-                float *tmp);
+                const float *bt, int64_t ldbt, const float *b, int64_t m, int64_t n, int64_t k,
+                float alpha);
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
+void attn_transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
+                    int64_t cols);
 
 /* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go. */
 void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,

@@ -61,7 +61,8 @@ static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
 static size_t thread_bytes(const attn_plan *pl) {
     size_t bq = MMX_ATTN_BQ, tile = bq * (size_t)pl->ldk * sizeof(float);
     size_t rows = up64(bq * sizeof(int32_t)) + 3 * up64(bq * sizeof(float)) + up64(bq * sizeof(double));
-    size_t kt = pl->own_gemm ? up64((size_t)pl->a->dim * MMX_ATTN_BK * sizeof(float)) : 0;
+    /* own_gemm: the item's head K^T (and V^T in the backward), D x ldt each (by key tile) */
+    size_t kt = pl->own_gemm ? (pl->bwd ? 2 : 1) * up64((size_t)pl->a->dim * (size_t)pl->ldt * sizeof(float)) : 0;
     if (pl->flash) return rows + (pl->bwd ? 3 : 1) * up64(tile) + kt;
     return rows + (pl->bwd ? 2 : 1) * up64(tile);
 }
@@ -77,12 +78,13 @@ void attn_plan_make(attn_plan *pl, const char *fn, const mmx_attn *a, const mmx_
     pl->alpha = (float)(nm->kind == MMX_NORM_SOFTMAX ? a->scale / nm->temperature : a->scale);
     pl->nqb = (a->tq + MMX_ATTN_BQ - 1) / MMX_ATTN_BQ;
     int64_t bh = a->batch * a->heads;
-    pl->groups = 1;
-    if (bwd && bh < MMX_ATTN_ITEMS_TARGET) {
-        pl->groups = (MMX_ATTN_ITEMS_TARGET + bh - 1) / bh;
-        if (pl->groups > pl->nqb) pl->groups = pl->nqb;
-    }
-    pl->items = bwd ? bh * pl->groups : bh * pl->nqb;
+    /* backward: groups as few as the cores allow (each has its own dk, dv); forward with own
+     * products: a few per head (each transposes its head's keys once); else one per block */
+    int64_t target = bwd ? MMX_ATTN_ITEMS_TARGET : 2 * MMX_ATTN_ITEMS_TARGET;
+    pl->groups = bwd || pl->own_gemm ? (target + bh - 1) / bh : pl->nqb;
+    if (pl->groups > pl->nqb) pl->groups = pl->nqb;
+    pl->items = bh * pl->groups;
+    pl->ldt = (a->tk + MMX_ATTN_BK - 1) / MMX_ATTN_BK * MMX_ATTN_BK;
     /* strips hold a whole key row, padded to a multiple of 16 floats (64 bytes) */
     pl->ldk = pl->flash ? MMX_ATTN_BK : (a->tk + 15) / 16 * 16;
     pl->nthreads = mmx_get_num_threads();

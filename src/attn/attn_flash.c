@@ -26,7 +26,9 @@ typedef struct {
     float *m, *corr, *dd;
     double *l;
     float *s, *p, *dp; /* (BQ, BK) tiles; p, dp: backward only */
-    float *kt;         /* (D, BK): a transposed key / value tile (own_gemm only) */
+    float *kt, *vt;    /* the item's head K^T, V^T by key tile: (tiles, D, BK) (own_gemm;
+                        * vt: backward). Tile-major keeps B's rows 512 bytes apart: a
+                        * whole-head row stride of 4 KiB multiples would alias in L1. */
 } flash_ws;
 
 static flash_ws carve(const attn_plan *pl) {
@@ -41,7 +43,9 @@ static flash_ws carve(const attn_plan *pl) {
     f.s = (float *)w, w += tile;
     f.p = pl->bwd ? (float *)w : NULL, w += pl->bwd ? tile : 0;
     f.dp = pl->bwd ? (float *)w : NULL, w += pl->bwd ? tile : 0;
-    f.kt = pl->own_gemm ? (float *)w : NULL;
+    size_t head = ((size_t)pl->a->dim * (size_t)pl->ldt * sizeof(float) + 63) & ~(size_t)63;
+    f.kt = pl->own_gemm ? (float *)w : NULL, w += pl->own_gemm ? head : 0;
+    f.vt = pl->own_gemm && pl->bwd ? (float *)w : NULL;
     return f;
 }
 
@@ -53,14 +57,36 @@ static void tile_counts(int32_t *nvt, const int32_t *nv, int64_t rows, int64_t k
     }
 }
 
-void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
-                         const float *q, const float *k, const float *v, attn_res *res) {
+/* The transposed key tile at key k0 (NULL without own products). */
+static const float *tile_t(const float *t, int64_t k0, int64_t D) {
+    return t ? t + k0 / MMX_ATTN_BK * D * MMX_ATTN_BK : NULL;
+}
+
+/* Query blocks [qb0, qb1) of head bh see keys [0, n) at most (visibility only grows with the
+ * row); with own products, the head's K^T (and V^T) over those keys into the workspace. */
+static void transpose_head(const attn_plan *pl, flash_ws *w, int64_t bh, int64_t qb1,
+                           const float *k, const float *v) {
+    if (!pl->own_gemm) return;
     const mmx_attn *a = pl->a;
-    const attn_block bk = attn_block_at(a, it / pl->nqb, (it % pl->nqb) * MMX_ATTN_BQ);
+    int64_t last = qb1 * MMX_ATTN_BQ < a->tq ? qb1 * MMX_ATTN_BQ : a->tq;
+    int64_t n = attn_visible(a, bh / a->heads, last - 1), kv = bh * a->tk * a->dim;
+    for (int64_t k0 = 0; k0 < n; k0 += MMX_ATTN_BK) {
+        int64_t nk = n - k0 < MMX_ATTN_BK ? n - k0 : MMX_ATTN_BK;
+        size_t at = (size_t)(k0 / MMX_ATTN_BK * a->dim * MMX_ATTN_BK);
+        attn_transpose(w->kt + at, MMX_ATTN_BK, k + kv + k0 * a->dim, a->dim, nk, a->dim);
+        if (w->vt)
+            attn_transpose(w->vt + at, MMX_ATTN_BK, v + kv + k0 * a->dim, a->dim, nk, a->dim);
+    }
+}
+
+/* One query block of the forward; returns the first failed query row, or -1. */
+static int64_t flash_fwd_block(const attn_plan *pl, flash_ws *w0, attn_block bk, float *out,
+                               float *stats, const float *q, const float *k, const float *v) {
+    const mmx_attn *a = pl->a;
     const int64_t D = a->dim, rows = bk.rows;
     const float *Q = q + bk.row0 * D, *K = k + bk.kv, *V = v + bk.kv;
     float *O = out + bk.row0 * D;
-    flash_ws w = carve(pl);
+    flash_ws w = *w0;
     int32_t nvt[MMX_ATTN_BQ];
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
 
@@ -69,13 +95,11 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
     for (int64_t r = 0; r < rows; r++) w.m[r] = -INFINITY, w.l[r] = 0.0;
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
-        attn_mm_nt(pl, w.s, MMX_ATTN_BK, Q, D, K + k0 * D, D, rows, nk, D, pl->alpha, w.kt);
+        attn_mm_nt(pl, w.s, MMX_ATTN_BK, Q, D, K + k0 * D, D, tile_t(w.kt, k0, D), rows, nk, D,
+                   pl->alpha);
         tile_counts(nvt, w.nv, rows, k0, nk);
         int64_t bad = pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr);
-        if (bad < rows) {
-            *res = (attn_res){MMX_ERR_VALUE, bk.b, bk.h, bk.q0 + bad};
-            return;
-        }
+        if (bad < rows) return bk.q0 + bad;
         for (int64_t r = 0; k0 > 0 && r < rows; r++)
             if (w.corr[r] != 1.0f)
                 for (int64_t d = 0; d < D; d++) O[r * D + d] *= w.corr[r];
@@ -87,6 +111,24 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
         if (stats) {
             float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
             st[0] = w.m[r], st[1] = (float)w.l[r], st[2] = 0.0f, st[3] = 0.0f;
+        }
+    }
+    return -1;
+}
+
+void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *stats,
+                         const float *q, const float *k, const float *v, attn_res *res) {
+    const mmx_attn *a = pl->a;
+    int64_t g = it % pl->groups, bh = it / pl->groups;
+    int64_t qb0 = pl->nqb * g / pl->groups, qb1 = pl->nqb * (g + 1) / pl->groups;
+    flash_ws w = carve(pl);
+    transpose_head(pl, &w, bh, qb1, k, v);
+    for (int64_t qb = qb0; qb < qb1; qb++) {
+        int64_t bad = flash_fwd_block(pl, &w, attn_block_at(a, bh, qb * MMX_ATTN_BQ), out, stats,
+                                      q, k, v);
+        if (bad >= 0) {
+            *res = (attn_res){MMX_ERR_VALUE, bh / a->heads, bh % a->heads, bad};
+            return;
         }
     }
 }
@@ -116,8 +158,8 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
         const float *Kj = K + k0 * D, *Vj = V + k0 * D;
-        attn_mm_nt(pl, w->s, MMX_ATTN_BK, Q, D, Kj, D, rows, nk, D, pl->alpha, w->kt);
-        attn_mm_nt(pl, w->dp, MMX_ATTN_BK, dO, D, Vj, D, rows, nk, D, 1.0f, w->kt);
+        attn_mm_nt(pl, w->s, MMX_ATTN_BK, Q, D, Kj, D, tile_t(w->kt, k0, D), rows, nk, D, pl->alpha);
+        attn_mm_nt(pl, w->dp, MMX_ATTN_BK, dO, D, Vj, D, tile_t(w->vt, k0, D), rows, nk, D, 1.0f);
         tile_counts(nvt, w->nv, rows, k0, nk);
         int64_t bad = pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk,
                                            nvt, mod, w->m, l, w->dd, acc->dranges, acc->dts);
@@ -136,6 +178,7 @@ void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
     float *dkb, *dvb;
     attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
     flash_ws w = carve(pl);
+    transpose_head(pl, &w, b * pl->a->heads + h, qb1, k, v);
     for (int64_t qb = qb0; qb < qb1; qb++) {
         attn_block bk = attn_block_at(pl->a, b * pl->a->heads + h, qb * MMX_ATTN_BQ);
         int64_t bad = flash_bwd_block(pl, &w, bk, dq, dkb, dvb, dout, out, stats, q, k, v,

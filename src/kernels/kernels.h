@@ -93,11 +93,12 @@ typedef struct {
                              const mmx_kmod *mod, float *m, double *l, float *corr);
     /* Backward: s (scores) is overwritten with ds = dL/ds, p receives the probabilities
      * exp(z - m) / l (same ld), dp = dL/dp (row stride lddp); m, l: the forward's final
-     * statistics (rows with l = 0 see no key: zeros); dd[r] = <dout_r, out_r> = <p_r, dp_r>.
+     * statistics (rows with l = 0 see no key: zeros); dd[r] = <dout_r, out_r> = <p_r, dp_r>;
+     * dp is scratch (MultiMax overwrites it).
      * MultiMax: dranges, dts (2*order each) +=. Returns the first row whose statistics or
      * scores are not consistent (l < 1 with a visible key, probabilities summing above 1.5 in the tile, NaN),
      * or rows; on a failure the scalar sums are not added. */
-    int64_t (*attn_bwd_tile)(float *s, float *p, int64_t ld, const float *dp, int64_t lddp,
+    int64_t (*attn_bwd_tile)(float *s, float *p, int64_t ld, float *dp, int64_t lddp,
                           int64_t rows, int64_t n, const int32_t *nv, const mmx_kmod *mod,
                           const float *m, const float *l, const float *dd, double *dranges,
                           double *dts);
