@@ -1,9 +1,11 @@
 /*
- * The fused attention's tile product (kernel table slot tile_gemm, src/kernels/tile_gemm.inc)
- * on every ISA this CPU supports, against a double product computed here: awkward m, n, k
- * (register-block and vector tails), A plain and transposed (its two strides), alpha, C
- * overwritten (acc = 0: C's old NaNs must not leak in) and accumulated (acc = 1), with guard
- * entries around C (row padding and past the end) that must stay untouched.
+ * The fused attention's helper kernels on every ISA this CPU supports:
+ * - tile_gemm (src/kernels/tile_gemm.inc) against a double product computed here: awkward
+ *   m, n, k (register-block and vector tails), A plain and transposed (its two strides),
+ *   alpha, C overwritten (acc = 0: C's old NaNs must not leak in) and accumulated (acc = 1),
+ *   with guard entries around C (row padding and past the end) that must stay untouched;
+ * - transpose: every entry moved exactly, guards around the destination untouched;
+ * - first_nonfinite: the first NaN / +inf / -inf found at every position class, or -1.
  */
 #include <float.h>
 
@@ -54,6 +56,57 @@ static void check_shape(const mmx_kernels *k, int64_t m, int64_t n, int64_t kk, 
     free(a), free(b), free(want), free(c.p);
 }
 
+static void check_transpose(const mmx_kernels *k, int64_t rows, int64_t cols) {
+    const int64_t lds = cols + 3, ldd = rows + 5;
+    float *src = malloc(sizeof(float) * (size_t)(rows * lds));
+    t_buf32 d = t_alloc32(cols, rows, ldd, (float)T_CANARY);
+    if (!src) abort();
+    for (int64_t i = 0; i < rows * lds; i++) src[i] = (float)i * 0.5f - 3.0f;
+    k->transpose(d.p, ldd, src, lds, rows, cols);
+    int64_t bad = -1;
+    for (int64_t r = 0; r < rows && bad < 0; r++)
+        for (int64_t c = 0; c < cols; c++)
+            if (d.p[c * ldd + r] != src[r * lds + c]) {
+                bad = r * cols + c;
+                break;
+            }
+    T_CTX("transpose [%s] %lld x %lld", k->isa, (long long)rows, (long long)cols);
+    CHECKF(bad < 0, "entry (%lld, %lld) not moved", (long long)(bad / (cols ? cols : 1)),
+           (long long)(bad % (cols ? cols : 1)));
+    CHECK_GUARD32(d);
+    free(src), free(d.p);
+}
+
+static void check_first_nonfinite(const mmx_kernels *k) {
+    enum { N = 1100 };
+    float *x = malloc(sizeof(float) * N);
+    const float bads[3] = {NAN, INFINITY, -INFINITY};
+    const int64_t lens[] = {0, 1, 7, 8, 9, 17, 1023, 1024, 1025, N};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        int64_t n = lens[li];
+        for (int64_t i = 0; i < N; i++) x[i] = i % 3 ? 3.4e38f : -1e-40f; /* huge, denormal: finite */
+        T_CTX("first_nonfinite [%s] n=%lld", k->isa, (long long)n);
+        CHECK_EQ_INT(k->first_nonfinite(x, n), -1);
+        for (int64_t pos = 0; pos < n; pos += 1 + pos / 3) {
+            float keep = x[pos];
+            x[pos] = bads[pos % 3];
+            if (pos + 5 < n) x[pos + 5] = NAN; /* a later one must not win */
+            T_CTX("first_nonfinite [%s] n=%lld at %lld (%g)", k->isa, (long long)n, (long long)pos,
+                  (double)bads[pos % 3]);
+            CHECK_EQ_INT(k->first_nonfinite(x, n), pos);
+            x[pos] = keep;
+            if (pos + 5 < n) x[pos + 5] = 1.0f;
+        }
+        if (n > 0) { /* past the end is not looked at */
+            x[n - 1] = 1.0f;
+            if (n < N) x[n] = NAN;
+            T_CTX("first_nonfinite [%s] n=%lld, NaN just past the end", k->isa, (long long)n);
+            CHECK_EQ_INT(k->first_nonfinite(x, n), -1);
+        }
+    }
+    free(x);
+}
+
 int main(void) {
     const char *isas[] = {"portable", "avx2", "avx512"};
     const int64_t ms[] = {1, 2, 5, 6, 7, 12, 13, 49, 64};
@@ -70,6 +123,10 @@ int main(void) {
             for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++)
                 for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
                     check_shape(k, ms[a], ns[b], ks[c], (int)((a + b + c) % 2), (int)((a + c) % 2), &rng);
+        const int64_t tr[] = {1, 3, 7, 8, 9, 15, 16, 17, 32, 49, 64, 128};
+        for (size_t a = 0; a < sizeof tr / sizeof tr[0]; a++)
+            for (size_t b = 0; b < sizeof tr / sizeof tr[0]; b++) check_transpose(k, tr[a], tr[b]);
+        check_first_nonfinite(k);
         check_shape(k, 64, 128, 256, 1, 1, &rng);
         check_shape(k, 64, 256, 128, 0, 0, &rng);
     }

@@ -125,29 +125,10 @@ mmx_status mmx_attn_workspace_size(const mmx_attn *a, const mmx_norm *norm, int 
 
 /* ---- checks shared by forward and backward ---- */
 
-/* Index of the first NaN / +-inf of x[0, n), or -1. Integer tests on the exponent bits
- * vectorise; the exact index is found only when there is one. */
-static int64_t first_nonfinite(const float *x, int64_t n) {
-    const int64_t chunk = 4096;
-    for (int64_t i0 = 0; i0 < n; i0 += chunk) {
-        int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
-        uint32_t any = 0;
-        for (int64_t i = i0; i < i1; i++) {
-            uint32_t u;
-            memcpy(&u, x + i, sizeof u);
-            any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
-        }
-        if (!any) continue;
-        for (int64_t i = i0; i < i1; i++)
-            if (!isfinite(x[i])) return i;
-    }
-    return -1;
-}
-
 static mmx_status check_tensor(const char *fn, const char *name, const float *x, int64_t n,
                                int64_t t, int64_t d) {
     if (!x) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", name);
-    int64_t i = first_nonfinite(x, n);
+    int64_t i = mmx_kernels_active()->first_nonfinite(x, n);
     if (i < 0) return MMX_OK;
     int64_t row = i / d, bh = row / t;
     return mmx_fail(MMX_ERR_VALUE, fn, "argument '%s' holds %g at flat index %lld (b*H+h = %lld, t = %lld, d = %lld), expected finite values",

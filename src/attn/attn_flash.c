@@ -62,6 +62,14 @@ static const float *tile_t(const float *t, int64_t k0, int64_t D) {
     return t ? t + k0 / MMX_ATTN_BK * D * MMX_ATTN_BK : NULL;
 }
 
+/* A key (value) tile of nk rows transposed into dst (D x BK), zero up to the 16-padded nk. */
+static void pad_t(const attn_plan *pl, float *dst, const float *src, int64_t nk) {
+    const int64_t D = pl->a->dim, np = attn_pad16(nk);
+    pl->k->transpose(dst, MMX_ATTN_BK, src, D, nk, D);
+    for (int64_t d = 0; np > nk && d < D; d++)
+        memset(dst + d * MMX_ATTN_BK + nk, 0, (size_t)(np - nk) * sizeof *dst);
+}
+
 /* Query blocks [qb0, qb1) of head bh see keys [0, n) at most (visibility only grows with the
  * row); with own products, the head's K^T (and V^T) over those keys into the workspace. */
 static void transpose_head(const attn_plan *pl, flash_ws *w, int64_t bh, int64_t qb1,
@@ -73,9 +81,8 @@ static void transpose_head(const attn_plan *pl, flash_ws *w, int64_t bh, int64_t
     for (int64_t k0 = 0; k0 < n; k0 += MMX_ATTN_BK) {
         int64_t nk = n - k0 < MMX_ATTN_BK ? n - k0 : MMX_ATTN_BK;
         size_t at = (size_t)(k0 / MMX_ATTN_BK * a->dim * MMX_ATTN_BK);
-        attn_transpose(w->kt + at, MMX_ATTN_BK, k + kv + k0 * a->dim, a->dim, nk, a->dim);
-        if (w->vt)
-            attn_transpose(w->vt + at, MMX_ATTN_BK, v + kv + k0 * a->dim, a->dim, nk, a->dim);
+        pad_t(pl, w->kt + at, k + kv + k0 * a->dim, nk);
+        if (w->vt) pad_t(pl, w->vt + at, v + kv + k0 * a->dim, nk);
     }
 }
 

@@ -34,19 +34,9 @@ void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t
 void attn_mm_nt(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t lda,
                 const float *bt, int64_t ldbt, const float *b, int64_t m, int64_t n, int64_t k,
                 float alpha) {
-    if (pl->own_gemm)
-        pl->k->tile_gemm(c, ldc, a, lda, 1, b, MMX_ATTN_BK, m, n, k, alpha, 0);
+    if (pl->own_gemm) /* b's columns [n, 16-padded n) are zero: whole vectors, no tails */
+        pl->k->tile_gemm(c, ldc, a, lda, 1, b, MMX_ATTN_BK, m, attn_pad16(n), k, alpha, 0);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, a,
                     (int)lda, bt, (int)ldbt, 0.0f, c, (int)ldc);
-}
-
-void attn_transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
-                    int64_t cols) {
-    for (int64_t r0 = 0; r0 < rows; r0 += 8) /* 8 x 8 blocks: 8 lines in, 8 lines out */
-        for (int64_t c0 = 0; c0 < cols; c0 += 8) {
-            int64_t r1 = r0 + 8 < rows ? r0 + 8 : rows, c1 = c0 + 8 < cols ? c0 + 8 : cols;
-            for (int64_t r = r0; r < r1; r++)
-                for (int64_t c = c0; c < c1; c++) dst[c * ldd + r] = src[r * lds + c];
-        }
 }

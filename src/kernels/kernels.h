@@ -112,6 +112,12 @@ typedef struct {
                       const float *b, int64_t ldb, int64_t m, int64_t n, int64_t k, float alpha,
                       int acc);
 
+    /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (tile_gemm.inc). */
+    void (*transpose)(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
+                      int64_t cols);
+    /* Index of the first NaN or +-inf of x[0, n), or -1 (math_slots.inc). */
+    int64_t (*first_nonfinite)(const float *x, int64_t n);
+
     /* The exact strip path (src/attn/attn_strip.c). rows_max: out[r] = max of row r's first
      * nv[r] entries (-inf if none). sparse_p: a sparse map's p from its threshold, for the
      * backward: with st = stats + r * MMX_ATTN_STATS (st[0] = the row's max score, st[1] =
