@@ -133,11 +133,31 @@ typedef struct {
     void (*exp)(float *y, const float *x, int64_t n);
     void (*log)(float *y, const float *x, int64_t n);
     void (*exp_f64)(double *y, const double *x, int64_t n);
-    /* GELU of the training engine (math_slots.inc): y = x Phi(x); dx += dy (Phi + x phi). */
+    /* GELU of the training engine (math_slots.inc): y = x Phi(x); dx = dy (Phi + x phi). */
     void (*gelu_fwd)(float *y, const float *x, int64_t n);
     void (*gelu_bwd)(float *dx, const float *dy, const float *x, int64_t n);
     void (*log_f64)(double *y, const double *x, int64_t n);
+
+    /* The training engine's kernels (nn_slots.inc). LayerNorm over rows of c floats:
+     * forward y = (x - mean) rstd g + b with mean, rstd per row (variance about the mean,
+     * in float lanes summed in double); backward xhat = (x - mean) rstd (written) and
+     * dx += rstd (dy g - <dy g> - xhat <dy g xhat>) (<.>: the row mean). */
+    void (*ln_fwd)(float *y, float *mean, float *rstd, const float *x, const float *g,
+                   const float *b, int64_t rows, int64_t c, float eps);
+    void (*ln_bwd)(float *dx, float *xhat, const float *dy, const float *x, const float *mean,
+                   const float *rstd, const float *g, int64_t rows, int64_t c);
+    /* Column sums of nc <= MMX_COLSUM_W columns (row stride ld), in double: acc[j] +=
+     * sum_r x[r][j] w[r][j] (w == NULL: x[r][j]); with w, also acc2[j] += sum_r x[r][j]. */
+    void (*colsum)(double *acc, double *acc2, const float *x, const float *w, int64_t ld,
+                   int64_t rows, int64_t nc);
+    /* AdamW in float, as PyTorch 1.13 computes it, with hp = {grad scale, beta1, beta2,
+     * 1 - lr wd, lr / bc1, sqrt(bc2), eps}: gs = g scale; m = b1 m + (1 - b1) gs;
+     * v = b2 v + (1 - b2) gs^2; p = p (1 - lr wd) - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
+    void (*adamw)(float *p, float *m, float *v, const float *g, int64_t n, const float *hp);
 } mmx_kernels;
+
+/* Column block width of the colsum kernel. */
+#define MMX_COLSUM_W 32
 
 /* The tables, one per ISA (each defined in its own file, compiled with its own flags). */
 extern const mmx_kernels mmx_kernels_portable;

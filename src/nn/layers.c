@@ -20,29 +20,33 @@ static int omp_get_num_threads(void)
 #include <math.h>
 #include <string.h>
 
-/* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] * w[r, j], in double. Threads take
- * blocks of 64 columns and walk the rows in order, so the sums do not depend on the thread
- * count, and each row's block is one contiguous 256-byte read. */
-void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c)
+/* Column sums in double, blocks of MMX_COLSUM_W columns per thread: every block walks the rows
+ * in order, so the sums do not depend on the thread count. acc[j] += sum_r x[r, j] w[r, j]
+ * (w == NULL: x[r, j]); with w and acc2, also acc2[j] += sum_r x[r, j] (one pass for both). */
+static void colsum2(float *acc, float *acc2, const float *x, const float *w, int64_t n, int64_t c)
 {
-    int64_t nblk = (c + 63) / 64;
+    const mmx_kernels *k = mmx_kernels_active();
+    int64_t nblk = (c + MMX_COLSUM_W - 1) / MMX_COLSUM_W;
 #pragma omp parallel for schedule(static)
     for (int64_t bk = 0; bk < nblk; bk++) {
-        int64_t j0 = bk * 64, j1 = j0 + 64 < c ? j0 + 64 : c;
-        double s[64] = {0};
-        for (int64_t r = 0; r < n; r++) {
-            const float *xr = x + r * c, *wr = w ? w + r * c : NULL;
-            if (wr)
-                for (int64_t j = j0; j < j1; j++)
-                    s[j - j0] += (double)(xr[j] * wr[j]);
-            else
-                for (int64_t j = j0; j < j1; j++)
-                    s[j - j0] += xr[j];
+        int64_t j0 = bk * MMX_COLSUM_W, nc = c - j0 < MMX_COLSUM_W ? c - j0 : MMX_COLSUM_W;
+        double s[MMX_COLSUM_W] = {0}, s2[MMX_COLSUM_W] = {0};
+        k->colsum(s, acc2 ? s2 : NULL, x + j0, w ? w + j0 : NULL, c, n, nc);
+        for (int64_t j = 0; j < nc; j++) {
+            acc[j0 + j] += (float)s[j];
+            if (acc2)
+                acc2[j0 + j] += (float)s2[j];
         }
-        for (int64_t j = j0; j < j1; j++)
-            acc[j] += (float)s[j - j0];
     }
 }
+
+void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c)
+{
+    colsum2(acc, NULL, x, w, n, c);
+}
+
+/* Rows per OpenMP chunk of the row kernels. */
+#define ROW_CHUNK 64
 
 /* Row-split products: C (n x N) = A (n x K) op(B) + beta C with each thread multiplying its own
  * block of rows by a one-thread sgemm (OpenBLAS's OpenMP build runs single-threaded inside our
@@ -74,15 +78,16 @@ static void rows_sgemm(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, cons
 void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
                        int64_t in, int64_t out)
 {
-    rows_sgemm(CblasTrans, n, out, in, x, w, in, 0.0f, y);
-    if (!b)
+    if (!b) {
+        rows_sgemm(CblasTrans, n, out, in, x, w, in, 0.0f, y);
         return;
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
-        float *yr = y + r * out;
-        for (int64_t j = 0; j < out; j++)
-            yr[j] += b[j];
     }
+    /* y starts as the bias and the product adds to it (beta = 1): OpenBLAS then neither
+     * zeroes y first (its beta = 0 path) nor needs a separate bias pass */
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; r++)
+        memcpy(y + r * out, b, (size_t)out * sizeof *y);
+    rows_sgemm(CblasTrans, n, out, in, x, w, in, 1.0f, y);
 }
 
 void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,
@@ -99,22 +104,11 @@ void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const fl
 void nn_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g,
                           const float *b, int64_t n, int64_t c, float eps)
 {
+    const mmx_kernels *k = mmx_kernels_active();
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
-        const float *xr = x + r * c;
-        double s = 0.0, ss = 0.0;
-        for (int64_t j = 0; j < c; j++)
-            s += xr[j];
-        double m = s / (double)c;
-        for (int64_t j = 0; j < c; j++)
-            ss += ((double)xr[j] - m) * ((double)xr[j] - m);
-        float rs = (float)(1.0 / sqrt(ss / (double)c + eps));
-        float mf = (float)m;
-        float *yr = y + r * c;
-        for (int64_t j = 0; j < c; j++)
-            yr[j] = (xr[j] - mf) * rs * g[j] + b[j];
-        mean[r] = mf;
-        rstd[r] = rs;
+    for (int64_t r = 0; r < n; r += ROW_CHUNK) {
+        int64_t rows = n - r < ROW_CHUNK ? n - r : ROW_CHUNK;
+        k->ln_fwd(y + r * c, mean + r, rstd + r, x + r * c, g, b, rows, c, eps);
     }
 }
 
@@ -122,26 +116,13 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
                            const float *x, const float *mean, const float *rstd, const float *g,
                            int64_t n, int64_t c)
 {
+    const mmx_kernels *k = mmx_kernels_active();
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
-        const float *xr = x + r * c, *dyr = dy + r * c;
-        float m = mean[r], rs = rstd[r];
-        double s1 = 0.0, s2 = 0.0;
-        for (int64_t j = 0; j < c; j++) {
-            float dxh = dyr[j] * g[j];
-            s1 += dxh;
-            s2 += dxh * ((xr[j] - m) * rs);
-        }
-        float m1 = (float)(s1 / (double)c), m2 = (float)(s2 / (double)c);
-        float *dxr = dx + r * c;
-        for (int64_t j = 0; j < c; j++) {
-            float xh = (xr[j] - m) * rs;
-            dxr[j] += rs * (dyr[j] * g[j] - m1 - xh * m2);
-            xhat[r * c + j] = xh;
-        }
+    for (int64_t r = 0; r < n; r += ROW_CHUNK) {
+        int64_t rows = n - r < ROW_CHUNK ? n - r : ROW_CHUNK;
+        k->ln_bwd(dx + r * c, xhat + r * c, dy + r * c, x + r * c, mean + r, rstd + r, g, rows, c);
     }
-    nn_colsum_add(dg, dy, xhat, n, c);
-    nn_colsum_add(db, dy, NULL, n, c);
+    colsum2(dg, db, dy, xhat, n, c);
 }
 
 /* The elementwise GELU runs the library's SIMD kernels (src/kernels/math_slots.inc, the

@@ -33,11 +33,12 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
 /* GELU as PyTorch's default (erf form): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, with erf to
  * 1.5e-7 absolute (SIMD kernel, see math_slots.inc)    y, x: (N) */
 void nn_gelu_forward(float *y, const float *x, int64_t n);
-/* dx += dy (Phi(x) + x phi(x)) */
+/* dx = dy (Phi(x) + x phi(x)) (overwrites dx) */
 void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n);
 
 /* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] w[r, j] over n rows of c columns, in
- * double, in row order: the result does not depend on the thread count. */
+ * double (float over 128 rows, then double), in row order: the result does not depend on the
+ * thread count. */
 void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c);
 
 /* y = a + b (elementwise, n values); y may alias a or b. */

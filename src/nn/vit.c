@@ -138,7 +138,6 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     int64_t H = m->cfg.heads, D = m->head_dim;
     /* dxio holds d(block output) on entry and d(block input) on exit; it is also d(xmid). */
     nn_linear_backward(m->dh2, 0.0f, G(p->fc2_w), G(p->fc2_b), dxio, a->h2, p->fc2_w, N, M, C);
-    memset(m->dh1, 0, (size_t)(N * M) * 4);
     nn_gelu_backward(m->dh1, m->dh2, a->h1, N * M);
     nn_linear_backward(m->dln, 0.0f, G(p->fc1_w), G(p->fc1_b), m->dh1, a->ln2, p->fc1_w, N, C, M);
     nn_layernorm_backward(dxio, G(p->ln2_w), G(p->ln2_b), m->dattm, m->dln, a->xmid, a->ln2_mean,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "kernels/kernels.h"
 
 adamw_config adamw_config_default(void)
 {
@@ -61,22 +62,24 @@ static double group_norm(const vit_model *mdl, int modulator)
     return sqrt(s);
 }
 
+/* Tensors are updated in chunks of this many values (threads take chunks). */
+#define ADAMW_CHUNK 16384
+
 static void update_tensor(adamw *o, vit_model *mdl, const vit_tensor *t, double lr, float scale,
                           double bc1, double bc2)
 {
     const adamw_config *c = &o->cfg;
     double wd = t->group == VIT_GROUP_DECAY ? c->weight_decay : 0.0;
-    float b1 = (float)c->beta1, b2 = (float)c->beta2;
+    const float hp[7] = {scale,         (float)c->beta1,     (float)c->beta2,
+                         (float)(1.0 - lr * wd), (float)(lr / bc1), (float)sqrt(bc2),
+                         (float)c->eps};
+    const mmx_kernels *k = mmx_kernels_active();
     float *p = mdl->params + t->offset, *g = mdl->grads + t->offset;
     float *m = o->m + t->offset, *v = o->v + t->offset;
-    double eps = c->eps;
-#pragma omp parallel for schedule(static) if (t->count >= 16384)
-    for (int64_t j = 0; j < t->count; j++) {
-        float gj = g[j] * scale;
-        m[j] = b1 * m[j] + (1.0f - b1) * gj;
-        v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-        double mh = m[j] / bc1, vh = v[j] / bc2;
-        p[j] = (float)(p[j] - lr * (mh / (sqrt(vh) + eps) + wd * p[j]));
+#pragma omp parallel for schedule(static) if (t->count >= 2 * ADAMW_CHUNK)
+    for (int64_t j = 0; j < t->count; j += ADAMW_CHUNK) {
+        int64_t n = t->count - j < ADAMW_CHUNK ? t->count - j : ADAMW_CHUNK;
+        k->adamw(p + j, m + j, v + j, g + j, n, hp);
     }
 }
 
