@@ -75,19 +75,34 @@ static void rows_sgemm(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, cons
     }
 }
 
-void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
-                       int64_t in, int64_t out)
+void nn_linear_forward_add(float *y, const float *x, const float *w, const float *b,
+                           const float *res, int64_t n, int64_t in, int64_t out)
 {
-    if (!b) {
+    if (!b && !res) {
         rows_sgemm(CblasTrans, n, out, in, x, w, in, 0.0f, y);
         return;
     }
-    /* y starts as the bias and the product adds to it (beta = 1): OpenBLAS then neither
-     * zeroes y first (its beta = 0 path) nor needs a separate bias pass */
+    /* y starts as bias (+ residual) and the product adds to it (beta = 1): OpenBLAS then
+     * neither zeroes y first (its beta = 0 path) nor needs separate bias and residual passes */
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++)
-        memcpy(y + r * out, b, (size_t)out * sizeof *y);
+    for (int64_t r = 0; r < n; r++) {
+        float *yr = y + r * out;
+        const float *rr = res ? res + r * out : NULL;
+        if (!rr)
+            memcpy(yr, b, (size_t)out * sizeof *y);
+        else if (!b)
+            memcpy(yr, rr, (size_t)out * sizeof *y);
+        else
+            for (int64_t j = 0; j < out; j++)
+                yr[j] = b[j] + rr[j];
+    }
     rows_sgemm(CblasTrans, n, out, in, x, w, in, 1.0f, y);
+}
+
+void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
+                       int64_t in, int64_t out)
+{
+    nn_linear_forward_add(y, x, w, b, NULL, n, in, out);
 }
 
 void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,

@@ -4,8 +4,10 @@
  *
  * Conventions (as in llm.c): outputs first, then inputs, then sizes; every buffer carries its
  * shape in a comment. Backward functions ACCUMULATE (+=) into both parameter gradients and
- * input gradients (nn_linear_backward can overwrite its input gradient instead), so residual branches add up without extra buffers; the model zeroes its
- * gradient buffers once per step. N is the number of rows (batch x tokens).
+ * input gradients, so residual branches add up without extra buffers (exceptions, where a
+ * buffer's first writer can skip a zero fill: nn_linear_backward's input gradient on request,
+ * nn_gelu_backward); the model zeroes its gradient buffers once per step. N is the number of
+ * rows (batch x tokens).
  */
 #ifndef MMX_NN_LAYERS_H
 #define MMX_NN_LAYERS_H
@@ -15,6 +17,10 @@
 /* y = x W^T + b          y: (N, out)  x: (N, in)  w: (out, in)  b: (out) or NULL */
 void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,
                        int64_t in, int64_t out);
+/* y = x W^T + b + res (a residual connection folded into the product; b or res may be NULL);
+ * res (n, out) may not alias y. */
+void nn_linear_forward_add(float *y, const float *x, const float *w, const float *b,
+                           const float *res, int64_t n, int64_t in, int64_t out);
 /* dx = dx_beta dx + dy W; dw += dy^T x; db += sum_rows dy. dx may be NULL (no input gradient);
  * dx_beta = 0 overwrites dx (the first contribution: no zero-fill needed), 1 accumulates. */
 void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,

@@ -61,14 +61,12 @@ static mmx_status block_forward(vit_model *m, int l, float *xnext, int batch, in
     if (st != MMX_OK)
         return st;
     nn_merge_heads(a->attm, a->att, B, T, H, D);
-    nn_linear_forward(a->xmid, a->attm, p->proj_w, p->proj_b, N, C, C);
-    nn_add(a->xmid, a->xmid, a->x, N * C);
+    nn_linear_forward_add(a->xmid, a->attm, p->proj_w, p->proj_b, a->x, N, C, C);
     nn_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->xmid, p->ln2_w, p->ln2_b, N, C,
                          VIT_LN_EPS);
     nn_linear_forward(a->h1, a->ln2, p->fc1_w, p->fc1_b, N, C, M);
     nn_gelu_forward(a->h2, a->h1, N * M);
-    nn_linear_forward(xnext, a->h2, p->fc2_w, p->fc2_b, N, M, C);
-    nn_add(xnext, xnext, a->xmid, N * C);
+    nn_linear_forward_add(xnext, a->h2, p->fc2_w, p->fc2_b, a->xmid, N, M, C);
     return MMX_OK;
 }
 
