@@ -279,10 +279,18 @@ mmx_status mmx_metrics_f64(double *m, double *s, double *m_mean, double *s_mean,
  * The MultiMax modulator (and alpha) is shared by every head of the call, as in the paper:
  * its gradients are summed over batch, heads and rows.
  *
- * Shapes (row-major, contiguous):
+ * Shapes (row-major, contiguous by default; see the layouts below):
  *   q, out, dq:        (B, H, Tq, D)       k, v, dk, dv:   (B, H, Tk, D)
  *   stats:             (B, H, Tq, MMX_ATTN_STATS) floats, written by the forward and read by
- *                      the backward (what the backward needs per row; meaning internal)
+ *                      the backward (what the backward needs per row; meaning internal),
+ *                      always contiguous
+ * Layouts: q_stride, k_stride, v_stride, o_stride give the element strides of (batch, head,
+ * token) of q, k, v and out; all zero (mmx_attn_make's default) means contiguous (B, H, T, D).
+ * The D entries of a token are always contiguous. dq has q's layout, dk k's, dv v's, and
+ * dout out's. So a fused projection qkv of shape (B, T, 3, H, D) is read in place with
+ * q = qkv, k = qkv + H*D, v = qkv + 2*H*D, each with strides {T*3*H*D, D, 3*H*D}, and out
+ * can be written merged as (B, T, H, D) with o_stride = {T*H*D, D, H*D}. Outputs must not
+ * overlap each other or the inputs.
  * Masks: key j is visible to query i of batch item b iff
  *   j < key_len[b]                 (when key_len != NULL: padding; 0 <= key_len[b] <= Tk)
  *   and j <= i + (Tk - Tq)         (when causal: aligned at the bottom right, so Tq == Tk is
@@ -315,12 +323,16 @@ typedef struct {
     double scale;         /* scores = scale * q.k; finite and > 0 (usually 1/sqrt(D)) */
     int causal;           /* 1: key j visible to query i only if j <= i + tk - tq      */
     const int32_t *key_len; /* (B) visible keys per batch item, or NULL for all         */
+    /* Layouts: element strides of (batch, head, token), each >= dim, or all zero for
+     * contiguous (B, H, T, D). dq, dk, dv share q's, k's, v's; dout shares out's.       */
+    int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3];
 } mmx_attn;
 
-/* A descriptor with every key visible and scale = 1/sqrt(dim). */
+/* A descriptor with every key visible, scale = 1/sqrt(dim) and contiguous layouts. */
 mmx_attn mmx_attn_make(int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dim);
 
-/* Checks a descriptor (sizes, scale, key_len values). Every attention entry point calls it. */
+/* Checks a descriptor (sizes, scale, key_len values, layouts). Every attention entry point
+ * calls it. */
 mmx_status mmx_attn_check(const mmx_attn *a);
 
 /* Bytes of workspace a forward (backward = 0) or backward (backward = 1) call with this

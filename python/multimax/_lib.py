@@ -61,6 +61,9 @@ class MmxAttn(ctypes.Structure):  # mmx_attn
         ("scale", ctypes.c_double),
         ("causal", ctypes.c_int),
         ("key_len", c_int32_p),
+        # layouts: strides of (batch, head, token); all zero = contiguous
+        ("q_stride", c_int64 * 3), ("k_stride", c_int64 * 3),
+        ("v_stride", c_int64 * 3), ("o_stride", c_int64 * 3),
     ]
 
 

@@ -27,6 +27,16 @@
 #define MMX_ATTN_ITEMS_TARGET 8 /* backward items wanted per call when B*H is small */
 #define MMX_ATTN_OWN_GEMM_MAXD 256 /* tile products by the kernel table up to this head dim */
 
+/* A tensor's layout: element strides of batch, head and token (D is contiguous). */
+typedef struct {
+    int64_t b, h, t;
+} attn_lay;
+
+/* Offset of token t of head (b, h). */
+static inline int64_t attn_off(attn_lay l, int64_t b, int64_t h, int64_t t) {
+    return b * l.b + h * l.h + t * l.t;
+}
+
 /* How one item ended: status and the (b, h, query row) of its first failure. */
 typedef struct {
     mmx_status st;
@@ -49,6 +59,7 @@ typedef struct {
     int64_t items;
     int64_t ldk;    /* row stride of a score strip or tile */
     int64_t ldt;    /* Tk rounded up to key tiles: a transposed head is D x ldt (own_gemm) */
+    attn_lay lq, lk, lv, lo; /* layouts of q (dq), k (dk), v (dv), out (dout) */
     int nthreads;
     /* workspace */
     char *thread_ws;
@@ -68,19 +79,26 @@ static inline int64_t attn_visible(const mmx_attn *a, int64_t b, int64_t i) {
     return n < 0 ? 0 : n;
 }
 
-/* A query block [q0, q0 + rows) of head bh = b * H + h. Its rows start at row0 = bh * Tq + q0
- * of the (B, H, Tq, .) tensors (q, out, dq, dout: row0 * D; stats: row0 * MMX_ATTN_STATS);
- * its head starts at kv = bh * Tk * D in k, v, dk, dv. */
+/* A query block [q0, q0 + rows) of head bh = b * H + h. Its stats start at row0 * STATS with
+ * row0 = bh * Tq + q0; q, out, dq, dout rows at attn_off(layout, b, h, q0), row stride
+ * layout.t; its head's keys at attn_off(lk or lv, b, h, 0). */
 typedef struct {
-    int64_t b, h, bh, q0, rows, row0, kv;
+    int64_t b, h, bh, q0, rows, row0;
 } attn_block;
 
 static inline attn_block attn_block_at(const mmx_attn *a, int64_t bh, int64_t q0) {
     attn_block k;
     k.bh = bh, k.b = bh / a->heads, k.h = bh % a->heads, k.q0 = q0;
     k.rows = a->tq - q0 < MMX_ATTN_BQ ? a->tq - q0 : MMX_ATTN_BQ;
-    k.row0 = bh * a->tq + q0, k.kv = bh * a->tk * a->dim;
+    k.row0 = bh * a->tq + q0;
     return k;
+}
+
+/* The layout of a (B, H, t, D) tensor given its descriptor strides (all zero: contiguous). */
+static inline attn_lay attn_layout(const int64_t st[3], const mmx_attn *a, int64_t t) {
+    attn_lay l = {st[0], st[1], st[2]};
+    if (!st[0] && !st[1] && !st[2]) l.t = a->dim, l.h = t * a->dim, l.b = a->heads * t * a->dim;
+    return l;
 }
 
 /* Visible counts of rows [q0, q0 + rows) into nv; returns their max. */
@@ -125,8 +143,11 @@ static inline int64_t attn_pad16(int64_t n) {
     return p < MMX_ATTN_BK ? p : MMX_ATTN_BK;
 }
 
-/* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go. */
+/* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go:
+ * dkb, dvb point at the head's first key row, with row strides *lddk, *lddv (its own
+ * contiguous slices when groups > 1, else dk, dv in their layouts); zeroed here. */
 void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,
-                         int64_t *qb1, float **dkb, float **dvb, float *dk, float *dv);
+                         int64_t *qb1, float **dkb, float **dvb, int64_t *lddk, int64_t *lddv,
+                         float *dk, float *dv);
 
 #endif

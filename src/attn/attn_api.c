@@ -34,6 +34,16 @@ mmx_status mmx_attn_validate(const char *fn, const mmx_attn *a) {
         return mmx_fail(MMX_ERR_PARAM, fn, "attn.scale = %g, expected a finite scale > 0", a->scale);
     if (a->causal != 0 && a->causal != 1)
         return mmx_fail(MMX_ERR_PARAM, fn, "attn.causal = %d, expected 0 or 1", a->causal);
+    const struct { const char *name; const int64_t *st; } lays[] = {
+        {"q_stride", a->q_stride}, {"k_stride", a->k_stride}, {"v_stride", a->v_stride}, {"o_stride", a->o_stride}};
+    for (size_t i = 0; i < sizeof lays / sizeof lays[0]; i++) {
+        const int64_t *st = lays[i].st;
+        if (!st[0] && !st[1] && !st[2]) continue;
+        for (int j = 0; j < 3; j++)
+            if (st[j] < a->dim || st[j] > MMX_ATTN_MAX_SIZE * MMX_ATTN_MAX_SIZE)
+                return mmx_fail(MMX_ERR_PARAM, fn, "attn.%s = {%lld, %lld, %lld}, expected all zero (contiguous) or strides of batch, head and token each >= dim = %lld",
+                                lays[i].name, (long long)st[0], (long long)st[1], (long long)st[2], (long long)a->dim);
+    }
     for (int64_t b = 0; a->key_len && b < a->batch; b++)
         if (a->key_len[b] < 0 || a->key_len[b] > a->tk)
             return mmx_fail(MMX_ERR_SIZE, fn, "attn.key_len[%lld] = %d, expected 0 <= key_len <= tk = %lld",
@@ -85,6 +95,8 @@ void attn_plan_make(attn_plan *pl, const char *fn, const mmx_attn *a, const mmx_
     if (pl->groups > pl->nqb) pl->groups = pl->nqb;
     pl->items = bh * pl->groups;
     pl->ldt = (a->tk + MMX_ATTN_BK - 1) / MMX_ATTN_BK * MMX_ATTN_BK;
+    pl->lq = attn_layout(a->q_stride, a, a->tq), pl->lo = attn_layout(a->o_stride, a, a->tq);
+    pl->lk = attn_layout(a->k_stride, a, a->tk), pl->lv = attn_layout(a->v_stride, a, a->tk);
     /* strips hold a whole key row, padded to a multiple of 16 floats (64 bytes) */
     pl->ldk = pl->flash ? MMX_ATTN_BK : (a->tk + 15) / 16 * 16;
     pl->nthreads = mmx_get_num_threads();
@@ -125,14 +137,29 @@ mmx_status mmx_attn_workspace_size(const mmx_attn *a, const mmx_norm *norm, int 
 
 /* ---- checks shared by forward and backward ---- */
 
-static mmx_status check_tensor(const char *fn, const char *name, const float *x, int64_t n,
-                               int64_t t, int64_t d) {
+/* NaN / +-inf in a (B, H, t, D) tensor of layout l: the first one in (b, h, t, d) order is
+ * named. A contiguous tensor is scanned in one sweep, else row by row. */
+static mmx_status check_tensor(const char *fn, const char *name, const float *x,
+                               const mmx_attn *a, attn_lay l, int64_t t) {
     if (!x) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", name);
-    int64_t i = mmx_kernels_active()->first_nonfinite(x, n);
-    if (i < 0) return MMX_OK;
-    int64_t row = i / d, bh = row / t;
+    const mmx_kernels *k = mmx_kernels_active();
+    const int64_t D = a->dim, H = a->heads;
+    int64_t flat = -1;
+    float bad = 0.0f;
+    if (l.t == D && l.h == t * D && l.b == H * t * D) {
+        flat = k->first_nonfinite(x, a->batch * H * t * D);
+        if (flat >= 0) bad = x[flat];
+    } else {
+        for (int64_t row = 0; row < a->batch * H * t && flat < 0; row++) {
+            int64_t bh = row / t, off = attn_off(l, bh / H, bh % H, row % t);
+            int64_t d = k->first_nonfinite(x + off, D);
+            if (d >= 0) flat = row * D + d, bad = x[off + d];
+        }
+    }
+    if (flat < 0) return MMX_OK;
+    int64_t row = flat / D, bh = row / t;
     return mmx_fail(MMX_ERR_VALUE, fn, "argument '%s' holds %g at flat index %lld (b*H+h = %lld, t = %lld, d = %lld), expected finite values",
-                    name, (double)x[i], (long long)i, (long long)bh, (long long)(row % t), (long long)(i % d));
+                    name, (double)bad, (long long)flat, (long long)bh, (long long)(row % t), (long long)(flat % D));
 }
 
 static mmx_status check_call(const char *fn, const mmx_attn *a, const mmx_norm *nm, void *work,
@@ -165,6 +192,14 @@ static void zero(float *p, int64_t n) {
     if (p) memset(p, 0, (size_t)n * sizeof *p);
 }
 
+/* Zeroes a (B, H, t, D) tensor of layout l. */
+static void zero_t(float *p, const mmx_attn *a, attn_lay l, int64_t t) {
+    for (int64_t row = 0; p && row < a->batch * a->heads * t; row++) {
+        int64_t bh = row / t;
+        memset(p + attn_off(l, bh / a->heads, bh % a->heads, row % t), 0, (size_t)a->dim * sizeof *p);
+    }
+}
+
 /* ---- forward ---- */
 
 mmx_status mmx_attn_forward(const mmx_attn *a, const mmx_norm *norm, float *out, float *stats,
@@ -174,11 +209,11 @@ mmx_status mmx_attn_forward(const mmx_attn *a, const mmx_norm *norm, float *out,
     attn_plan pl;
     mmx_status st = check_call(fn, a, norm, work, work_bytes, 0, &pl);
     if (st) return st;
-    int64_t B = a->batch, H = a->heads, D = a->dim;
+    int64_t B = a->batch, H = a->heads;
     if (!out) return mmx_fail(MMX_ERR_NULL, fn, "argument 'out' is NULL");
-    if ((st = check_tensor(fn, "q", q, B * H * a->tq * D, a->tq, D)) ||
-        (st = check_tensor(fn, "k", k, B * H * a->tk * D, a->tk, D)) ||
-        (st = check_tensor(fn, "v", v, B * H * a->tk * D, a->tk, D)))
+    if ((st = check_tensor(fn, "q", q, a, pl.lq, a->tq)) ||
+        (st = check_tensor(fn, "k", k, a, pl.lk, a->tk)) ||
+        (st = check_tensor(fn, "v", v, a, pl.lv, a->tk)))
         return st;
     memset(pl.res, 0, (size_t)pl.items * sizeof *pl.res);
 #ifdef MMX_HAVE_OPENMP
@@ -189,7 +224,7 @@ mmx_status mmx_attn_forward(const mmx_attn *a, const mmx_norm *norm, float *out,
         else attn_strip_fwd_item(&pl, it, out, stats, q, k, v, &pl.res[it]);
     }
     if ((st = report(&pl))) {
-        zero(out, B * H * a->tq * D);
+        zero_t(out, a, pl.lo, a->tq);
         zero(stats, B * H * a->tq * MMX_ATTN_STATS);
     }
     return st;
@@ -198,37 +233,44 @@ mmx_status mmx_attn_forward(const mmx_attn *a, const mmx_norm *norm, float *out,
 /* ---- backward ---- */
 
 void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,
-                         int64_t *qb1, float **dkb, float **dvb, float *dk, float *dv) {
+                         int64_t *qb1, float **dkb, float **dvb, int64_t *lddk, int64_t *lddv,
+                         float *dk, float *dv) {
     const mmx_attn *a = pl->a;
-    int64_t g = it % pl->groups, bh = it / pl->groups, kd = a->tk * a->dim;
+    int64_t g = it % pl->groups, bh = it / pl->groups, kd = a->tk * a->dim, D = a->dim;
     *b = bh / a->heads, *h = bh % a->heads;
     *qb0 = pl->nqb * g / pl->groups, *qb1 = pl->nqb * (g + 1) / pl->groups;
     if (pl->groups > 1) {
         *dkb = pl->dkv + (size_t)it * 2 * (size_t)kd;
         *dvb = *dkb + kd;
+        *lddk = *lddv = D;
     } else {
-        *dkb = dk + bh * kd;
-        *dvb = dv + bh * kd;
+        *dkb = dk + attn_off(pl->lk, *b, *h, 0), *lddk = pl->lk.t;
+        *dvb = dv + attn_off(pl->lv, *b, *h, 0), *lddv = pl->lv.t;
     }
-    memset(*dkb, 0, (size_t)kd * sizeof(float));
-    memset(*dvb, 0, (size_t)kd * sizeof(float));
+    for (int64_t t = 0; t < a->tk; t++) {
+        memset(*dkb + t * *lddk, 0, (size_t)D * sizeof(float));
+        memset(*dvb + t * *lddv, 0, (size_t)D * sizeof(float));
+    }
 }
 
 /* groups > 1: dk, dv of each (b, h) = the sum of its groups' slices, in group order. */
 static void reduce_groups(const attn_plan *pl, float *dk, float *dv) {
     const mmx_attn *a = pl->a;
-    int64_t kd = a->tk * a->dim, bh_n = a->batch * a->heads;
+    int64_t kd = a->tk * a->dim, D = a->dim, bh_n = a->batch * a->heads;
 #ifdef MMX_HAVE_OPENMP
 #pragma omp parallel for schedule(static) num_threads(pl->nthreads)
 #endif
     for (int64_t bh = 0; bh < bh_n; bh++) {
-        float *k0 = dk + bh * kd, *v0 = dv + bh * kd;
         const float *part = pl->dkv + (size_t)bh * pl->groups * 2 * (size_t)kd;
-        memcpy(k0, part, (size_t)kd * sizeof *k0);
-        memcpy(v0, part + kd, (size_t)kd * sizeof *v0);
-        for (int64_t g = 1; g < pl->groups; g++) {
-            const float *pk = part + (size_t)g * 2 * (size_t)kd, *pv = pk + kd;
-            for (int64_t i = 0; i < kd; i++) k0[i] += pk[i], v0[i] += pv[i];
+        for (int64_t t = 0; t < a->tk; t++) {
+            float *k0 = dk + attn_off(pl->lk, bh / a->heads, bh % a->heads, t);
+            float *v0 = dv + attn_off(pl->lv, bh / a->heads, bh % a->heads, t);
+            memcpy(k0, part + t * D, (size_t)D * sizeof *k0);
+            memcpy(v0, part + kd + t * D, (size_t)D * sizeof *v0);
+            for (int64_t g = 1; g < pl->groups; g++) {
+                const float *pk = part + (size_t)g * 2 * (size_t)kd + t * D, *pv = pk + kd;
+                for (int64_t i = 0; i < D; i++) k0[i] += pk[i], v0[i] += pv[i];
+            }
         }
     }
 }
@@ -241,14 +283,13 @@ mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq,
     attn_plan pl;
     mmx_status st = check_call(fn, a, norm, work, work_bytes, 1, &pl);
     if (st) return st;
-    int64_t B = a->batch, H = a->heads, D = a->dim, nq = B * H * a->tq * D, nk = B * H * a->tk * D;
     const struct { const char *name; const void *p; } ptrs[] = {
         {"dq", dq}, {"dk", dk}, {"dv", dv}, {"out", out}, {"stats", stats}};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
         if (!ptrs[i].p) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", ptrs[i].name);
-    if ((st = check_tensor(fn, "dout", dout, nq, a->tq, D)) ||
-        (st = check_tensor(fn, "q", q, nq, a->tq, D)) || (st = check_tensor(fn, "k", k, nk, a->tk, D)) ||
-        (st = check_tensor(fn, "v", v, nk, a->tk, D)))
+    if ((st = check_tensor(fn, "dout", dout, a, pl.lo, a->tq)) ||
+        (st = check_tensor(fn, "q", q, a, pl.lq, a->tq)) || (st = check_tensor(fn, "k", k, a, pl.lk, a->tk)) ||
+        (st = check_tensor(fn, "v", v, a, pl.lv, a->tk)))
         return st;
     memset(pl.res, 0, (size_t)pl.items * sizeof *pl.res);
     memset(pl.acc, 0, (size_t)pl.items * sizeof *pl.acc);
@@ -260,7 +301,7 @@ mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq,
         else attn_strip_bwd_item(&pl, it, dq, dk, dv, dout, stats, q, k, v, &pl.res[it]);
     }
     if ((st = report(&pl))) {
-        zero(dq, nq), zero(dk, nk), zero(dv, nk);
+        zero_t(dq, a, pl.lq, a->tq), zero_t(dk, a, pl.lk, a->tk), zero_t(dv, a, pl.lv, a->tk);
         return st;
     }
     if (pl.groups > 1) reduce_groups(&pl, dk, dv);

@@ -62,10 +62,10 @@ static const float *tile_t(const float *t, int64_t k0, int64_t D) {
     return t ? t + k0 / MMX_ATTN_BK * D * MMX_ATTN_BK : NULL;
 }
 
-/* A key (value) tile of nk rows transposed into dst (D x BK), zero up to the 16-padded nk. */
-static void pad_t(const attn_plan *pl, float *dst, const float *src, int64_t nk) {
+/* A key (value) tile of nk rows (row stride lds) transposed into dst (D x BK), zero up to the 16-padded nk. */
+static void pad_t(const attn_plan *pl, float *dst, const float *src, int64_t lds, int64_t nk) {
     const int64_t D = pl->a->dim, np = attn_pad16(nk);
-    pl->k->transpose(dst, MMX_ATTN_BK, src, D, nk, D);
+    pl->k->transpose(dst, MMX_ATTN_BK, src, lds, nk, D);
     for (int64_t d = 0; np > nk && d < D; d++)
         memset(dst + d * MMX_ATTN_BK + nk, 0, (size_t)(np - nk) * sizeof *dst);
 }
@@ -77,12 +77,13 @@ static void transpose_head(const attn_plan *pl, flash_ws *w, int64_t bh, int64_t
     if (!pl->own_gemm) return;
     const mmx_attn *a = pl->a;
     int64_t last = qb1 * MMX_ATTN_BQ < a->tq ? qb1 * MMX_ATTN_BQ : a->tq;
-    int64_t n = attn_visible(a, bh / a->heads, last - 1), kv = bh * a->tk * a->dim;
+    int64_t b = bh / a->heads, h = bh % a->heads, n = attn_visible(a, b, last - 1);
+    const float *K = k + attn_off(pl->lk, b, h, 0), *V = v + attn_off(pl->lv, b, h, 0);
     for (int64_t k0 = 0; k0 < n; k0 += MMX_ATTN_BK) {
         int64_t nk = n - k0 < MMX_ATTN_BK ? n - k0 : MMX_ATTN_BK;
         size_t at = (size_t)(k0 / MMX_ATTN_BK * a->dim * MMX_ATTN_BK);
-        pad_t(pl, w->kt + at, k + kv + k0 * a->dim, nk);
-        if (w->vt) pad_t(pl, w->vt + at, v + kv + k0 * a->dim, nk);
+        pad_t(pl, w->kt + at, K + k0 * pl->lk.t, pl->lk.t, nk);
+        if (w->vt) pad_t(pl, w->vt + at, V + k0 * pl->lv.t, pl->lv.t, nk);
     }
 }
 
@@ -91,30 +92,33 @@ static int64_t flash_fwd_block(const attn_plan *pl, flash_ws *w0, attn_block bk,
                                float *stats, const float *q, const float *k, const float *v) {
     const mmx_attn *a = pl->a;
     const int64_t D = a->dim, rows = bk.rows;
-    const float *Q = q + bk.row0 * D, *K = k + bk.kv, *V = v + bk.kv;
-    float *O = out + bk.row0 * D;
+    const int64_t ldq = pl->lq.t, ldk = pl->lk.t, ldv = pl->lv.t, ldo = pl->lo.t;
+    const float *Q = q + attn_off(pl->lq, bk.b, bk.h, bk.q0);
+    const float *K = k + attn_off(pl->lk, bk.b, bk.h, 0), *V = v + attn_off(pl->lv, bk.b, bk.h, 0);
+    float *O = out + attn_off(pl->lo, bk.b, bk.h, bk.q0);
     flash_ws w = *w0;
     int32_t nvt[MMX_ATTN_BQ];
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
 
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w.nv);
-    if (kend == 0) memset(O, 0, (size_t)(rows * D) * sizeof *O); /* else the first tile sets O */
+    for (int64_t r = 0; kend == 0 && r < rows; r++) /* else the first tile sets O */
+        memset(O + r * ldo, 0, (size_t)D * sizeof *O);
     for (int64_t r = 0; r < rows; r++) w.m[r] = -INFINITY, w.l[r] = 0.0;
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
-        attn_mm_nt(pl, w.s, MMX_ATTN_BK, Q, D, K + k0 * D, D, tile_t(w.kt, k0, D), rows, nk, D,
-                   pl->alpha);
+        attn_mm_nt(pl, w.s, MMX_ATTN_BK, Q, ldq, K + k0 * ldk, ldk, tile_t(w.kt, k0, D), rows, nk,
+                   D, pl->alpha);
         tile_counts(nvt, w.nv, rows, k0, nk);
         int64_t bad = pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr);
         if (bad < rows) return bk.q0 + bad;
         for (int64_t r = 0; k0 > 0 && r < rows; r++)
             if (w.corr[r] != 1.0f)
-                for (int64_t d = 0; d < D; d++) O[r * D + d] *= w.corr[r];
-        attn_mm(pl, O, D, w.s, MMX_ATTN_BK, 1, V + k0 * D, D, rows, D, nk, 1.0f, k0 > 0);
+                for (int64_t d = 0; d < D; d++) O[r * ldo + d] *= w.corr[r];
+        attn_mm(pl, O, ldo, w.s, MMX_ATTN_BK, 1, V + k0 * ldv, ldv, rows, D, nk, 1.0f, k0 > 0);
     }
     for (int64_t r = 0; r < rows; r++) {
         float inv = w.l[r] > 0.0 ? (float)(1.0 / w.l[r]) : 0.0f;
-        for (int64_t d = 0; d < D; d++) O[r * D + d] *= inv;
+        for (int64_t d = 0; d < D; d++) O[r * ldo + d] *= inv;
         if (stats) {
             float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
             st[0] = w.m[r], st[1] = (float)w.l[r], st[2] = 0.0f, st[3] = 0.0f;
@@ -142,38 +146,45 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
 
 /* One query block of the backward; returns the first failed query row, or -1. */
 static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, float *dq,
-                               float *dkb, float *dvb, const float *dout, const float *out,
-                               const float *stats, const float *q, const float *k,
-                               const float *v, mmx_grad_acc *acc) {
+                               float *dkb, int64_t lddk, float *dvb, int64_t lddv,
+                               const float *dout, const float *out, const float *stats,
+                               const float *q, const float *k, const float *v,
+                               mmx_grad_acc *acc) {
     const mmx_attn *a = pl->a;
     const int64_t D = a->dim, rows = bk.rows;
-    const float *Q = q + bk.row0 * D, *dO = dout + bk.row0 * D, *O = out + bk.row0 * D;
-    const float *K = k + bk.kv, *V = v + bk.kv;
-    float *dQ = dq + bk.row0 * D;
+    const int64_t ldq = pl->lq.t, ldk = pl->lk.t, ldv = pl->lv.t, ldo = pl->lo.t;
+    const float *Q = q + attn_off(pl->lq, bk.b, bk.h, bk.q0);
+    const float *dO = dout + attn_off(pl->lo, bk.b, bk.h, bk.q0);
+    const float *O = out + attn_off(pl->lo, bk.b, bk.h, bk.q0);
+    const float *K = k + attn_off(pl->lk, bk.b, bk.h, 0), *V = v + attn_off(pl->lv, bk.b, bk.h, 0);
+    float *dQ = dq + attn_off(pl->lq, bk.b, bk.h, bk.q0);
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
     int32_t nvt[MMX_ATTN_BQ];
     float l[MMX_ATTN_BQ];
 
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w->nv);
-    if (kend == 0) memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ); /* else the first tile sets dQ */
+    for (int64_t r = 0; kend == 0 && r < rows; r++) /* else the first tile sets dQ */
+        memset(dQ + r * ldq, 0, (size_t)D * sizeof *dQ);
     for (int64_t r = 0; r < rows; r++) {
         const float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
         double s = 0.0;
-        for (int64_t d = 0; d < D; d++) s += (double)dO[r * D + d] * O[r * D + d];
+        for (int64_t d = 0; d < D; d++) s += (double)dO[r * ldo + d] * O[r * ldo + d];
         w->m[r] = st[0], l[r] = st[1], w->dd[r] = (float)s;
     }
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
-        const float *Kj = K + k0 * D, *Vj = V + k0 * D;
-        attn_mm_nt(pl, w->s, MMX_ATTN_BK, Q, D, Kj, D, tile_t(w->kt, k0, D), rows, nk, D, pl->alpha);
-        attn_mm_nt(pl, w->dp, MMX_ATTN_BK, dO, D, Vj, D, tile_t(w->vt, k0, D), rows, nk, D, 1.0f);
+        const float *Kj = K + k0 * ldk, *Vj = V + k0 * ldv;
+        attn_mm_nt(pl, w->s, MMX_ATTN_BK, Q, ldq, Kj, ldk, tile_t(w->kt, k0, D), rows, nk, D,
+                   pl->alpha);
+        attn_mm_nt(pl, w->dp, MMX_ATTN_BK, dO, ldo, Vj, ldv, tile_t(w->vt, k0, D), rows, nk, D,
+                   1.0f);
         tile_counts(nvt, w->nv, rows, k0, nk);
         int64_t bad = pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk,
                                            nvt, mod, w->m, l, w->dd, acc->dranges, acc->dts);
         if (bad < rows) return bk.q0 + bad;
-        attn_mm(pl, dvb + k0 * D, D, w->p, 1, MMX_ATTN_BK, dO, D, nk, D, rows, 1.0f, 1);
-        attn_mm(pl, dQ, D, w->s, MMX_ATTN_BK, 1, Kj, D, rows, D, nk, pl->alpha, k0 > 0);
-        attn_mm(pl, dkb + k0 * D, D, w->s, 1, MMX_ATTN_BK, Q, D, nk, D, rows, pl->alpha, 1);
+        attn_mm(pl, dvb + k0 * lddv, lddv, w->p, 1, MMX_ATTN_BK, dO, ldo, nk, D, rows, 1.0f, 1);
+        attn_mm(pl, dQ, ldq, w->s, MMX_ATTN_BK, 1, Kj, ldk, rows, D, nk, pl->alpha, k0 > 0);
+        attn_mm(pl, dkb + k0 * lddk, lddk, w->s, 1, MMX_ATTN_BK, Q, ldq, nk, D, rows, pl->alpha, 1);
     }
     return -1;
 }
@@ -181,15 +192,15 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
 void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
                          const float *dout, const float *out, const float *stats, const float *q,
                          const float *k, const float *v, attn_res *res) {
-    int64_t b, h, qb0, qb1;
+    int64_t b, h, qb0, qb1, lddk, lddv;
     float *dkb, *dvb;
-    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
+    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, &lddk, &lddv, dk, dv);
     flash_ws w = carve(pl);
     transpose_head(pl, &w, b * pl->a->heads + h, qb1, k, v);
     for (int64_t qb = qb0; qb < qb1; qb++) {
         attn_block bk = attn_block_at(pl->a, b * pl->a->heads + h, qb * MMX_ATTN_BQ);
-        int64_t bad = flash_bwd_block(pl, &w, bk, dq, dkb, dvb, dout, out, stats, q, k, v,
-                                      &pl->acc[it]);
+        int64_t bad = flash_bwd_block(pl, &w, bk, dq, dkb, lddk, dvb, lddv, dout, out, stats, q,
+                                      k, v, &pl->acc[it]);
         if (bad >= 0) {
             *res = (attn_res){MMX_ERR_VALUE, b, h, bad};
             return;

@@ -22,16 +22,23 @@ mmx_status mmx_attn_probs(const mmx_attn *a, const mmx_norm *norm, int64_t head,
     if (!q) return mmx_fail(MMX_ERR_NULL, fn, "argument 'q' is NULL");
     if (!k) return mmx_fail(MMX_ERR_NULL, fn, "argument 'k' is NULL");
     const int64_t D = a->dim, Tq = a->tq, Tk = a->tk, nh = head < 0 ? a->heads : 1;
-    for (int64_t i = 0; i < a->batch * a->heads * Tq * D; i++)
-        if (!isfinite(q[i])) return mmx_fail(MMX_ERR_VALUE, fn, "argument 'q' holds %g at flat index %lld, expected finite values", (double)q[i], (long long)i);
-    for (int64_t i = 0; i < a->batch * a->heads * Tk * D; i++)
-        if (!isfinite(k[i])) return mmx_fail(MMX_ERR_VALUE, fn, "argument 'k' holds %g at flat index %lld, expected finite values", (double)k[i], (long long)i);
+    const attn_lay lq = attn_layout(a->q_stride, a, Tq), lk = attn_layout(a->k_stride, a, Tk);
+    for (int64_t i = 0; i < a->batch * a->heads * Tq * D; i++) {
+        int64_t row = i / D, bh = row / Tq;
+        float x = q[attn_off(lq, bh / a->heads, bh % a->heads, row % Tq) + i % D];
+        if (!isfinite(x)) return mmx_fail(MMX_ERR_VALUE, fn, "argument 'q' holds %g at flat index %lld, expected finite values", (double)x, (long long)i);
+    }
+    for (int64_t i = 0; i < a->batch * a->heads * Tk * D; i++) {
+        int64_t row = i / D, bh = row / Tk;
+        float x = k[attn_off(lk, bh / a->heads, bh % a->heads, row % Tk) + i % D];
+        if (!isfinite(x)) return mmx_fail(MMX_ERR_VALUE, fn, "argument 'k' holds %g at flat index %lld, expected finite values", (double)x, (long long)i);
+    }
     for (int64_t b = 0; b < a->batch; b++)
         for (int64_t hi = 0; hi < nh; hi++) {
-            int64_t h = head < 0 ? hi : head, bh = b * a->heads + h;
+            int64_t h = head < 0 ? hi : head;
             float *P = p + (b * nh + hi) * Tq * Tk;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tq, (int)Tk, (int)D, (float)a->scale,
-                        q + bh * Tq * D, (int)D, k + bh * Tk * D, (int)D, 0.0f, P, (int)Tk);
+                        q + attn_off(lq, b, h, 0), (int)lq.t, k + attn_off(lk, b, h, 0), (int)lk.t, 0.0f, P, (int)Tk);
             for (int64_t i = 0; i < Tq; i++) {
                 float *pr = P + i * Tk;
                 int64_t nv = attn_visible(a, b, i);

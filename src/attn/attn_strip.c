@@ -42,7 +42,7 @@ static int64_t strip_scores(const attn_plan *pl, float *S, const int32_t *nv, co
                             const float *K, int64_t rows, int64_t kend) {
     const int64_t D = pl->a->dim, ld = pl->ldk;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)kend, (int)D, pl->alpha, Q,
-                (int)D, K, (int)D, 0.0f, S, (int)ld);
+                (int)pl->lq.t, K, (int)pl->lk.t, 0.0f, S, (int)ld);
     for (int64_t r = 0; r < rows; r++) {
         float *sr = S + r * ld;
         uint32_t bad = 0;
@@ -108,12 +108,14 @@ void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
                          const float *q, const float *k, const float *v, attn_res *res) {
     const mmx_attn *a = pl->a;
     const attn_block bk = attn_block_at(a, it / pl->nqb, (it % pl->nqb) * MMX_ATTN_BQ);
-    const int64_t D = a->dim, rows = bk.rows;
-    const float *Q = q + bk.row0 * D, *K = k + bk.kv, *V = v + bk.kv;
-    float *O = out + bk.row0 * D, *st = stats ? stats + bk.row0 * MMX_ATTN_STATS : NULL;
+    const int64_t D = a->dim, rows = bk.rows, ldv = pl->lv.t, ldo = pl->lo.t;
+    const float *Q = q + attn_off(pl->lq, bk.b, bk.h, bk.q0);
+    const float *K = k + attn_off(pl->lk, bk.b, bk.h, 0), *V = v + attn_off(pl->lv, bk.b, bk.h, 0);
+    float *O = out + attn_off(pl->lo, bk.b, bk.h, bk.q0);
+    float *st = stats ? stats + bk.row0 * MMX_ATTN_STATS : NULL;
     strip_ws w = carve(pl);
 
-    memset(O, 0, (size_t)(rows * D) * sizeof *O);
+    for (int64_t r = 0; r < rows; r++) memset(O + r * ldo, 0, (size_t)D * sizeof *O);
     if (st) memset(st, 0, (size_t)(rows * MMX_ATTN_STATS) * sizeof *st);
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w.nv);
     if (kend == 0) return;
@@ -126,21 +128,24 @@ void attn_strip_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
         if (!tile_has_support(w.p, pl->ldk, rows, k0, nk)) continue;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, 1.0f,
-                    w.p + k0, (int)pl->ldk, V + k0 * D, (int)D, 1.0f, O, (int)D);
+                    w.p + k0, (int)pl->ldk, V + k0 * ldv, (int)ldv, 1.0f, O, (int)ldo);
     }
 }
 
 /* One query block of the backward; returns the first failed row or -1. */
 static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, attn_block bk, float *dq,
-                               float *dkb, float *dvb, const float *dout, const float *stats,
-                               const float *q, const float *k, const float *v,
-                               mmx_grad_acc *acc) {
+                               float *dkb, int64_t lddk, float *dvb, int64_t lddv,
+                               const float *dout, const float *stats, const float *q,
+                               const float *k, const float *v, mmx_grad_acc *acc) {
     const mmx_attn *a = pl->a;
     const int64_t D = a->dim, ld = pl->ldk, rows = bk.rows;
-    const float *Q = q + bk.row0 * D, *dO = dout + bk.row0 * D, *K = k + bk.kv, *V = v + bk.kv;
-    float *dQ = dq + bk.row0 * D;
+    const int64_t ldq = pl->lq.t, ldk = pl->lk.t, ldv = pl->lv.t, ldo = pl->lo.t;
+    const float *Q = q + attn_off(pl->lq, bk.b, bk.h, bk.q0);
+    const float *dO = dout + attn_off(pl->lo, bk.b, bk.h, bk.q0);
+    const float *K = k + attn_off(pl->lk, bk.b, bk.h, 0), *V = v + attn_off(pl->lv, bk.b, bk.h, 0);
+    float *dQ = dq + attn_off(pl->lq, bk.b, bk.h, bk.q0);
 
-    memset(dQ, 0, (size_t)(rows * D) * sizeof *dQ);
+    for (int64_t r = 0; r < rows; r++) memset(dQ + r * ldq, 0, (size_t)D * sizeof *dQ);
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w->nv);
     if (kend == 0) return -1;
     /* P again: the sparse maps from the forward's (max, tau), EvSoftMax by its row kernel
@@ -160,7 +165,7 @@ static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, attn_block bk, 
         live[t / 8] = (unsigned char)(on ? live[t / 8] | (1u << (t % 8)) : live[t / 8] & ~(1u << (t % 8)));
         if (on)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nk, (int)D, 1.0f,
-                        dO, (int)D, V + k0 * D, (int)D, 0.0f, w->dp + k0, (int)ld);
+                        dO, (int)ldo, V + k0 * ldv, (int)ldv, 0.0f, w->dp + k0, (int)ld);
         else
             for (int64_t r = 0; r < rows; r++) memset(w->dp + r * ld + k0, 0, (size_t)nk * sizeof(float));
     }
@@ -172,11 +177,11 @@ static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, attn_block bk, 
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
         if (!(live[t / 8] >> (t % 8) & 1u)) continue;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, 1.0f,
-                    w->p + k0, (int)ld, dO, (int)D, 1.0f, dvb + k0 * D, (int)D);
+                    w->p + k0, (int)ld, dO, (int)ldo, 1.0f, dvb + k0 * lddv, (int)lddv);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)D, (int)nk, pl->alpha,
-                    w->dp + k0, (int)ld, K + k0 * D, (int)D, 1.0f, dQ, (int)D);
+                    w->dp + k0, (int)ld, K + k0 * ldk, (int)ldk, 1.0f, dQ, (int)ldq);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)D, (int)rows, pl->alpha,
-                    w->dp + k0, (int)ld, Q, (int)D, 1.0f, dkb + k0 * D, (int)D);
+                    w->dp + k0, (int)ld, Q, (int)ldq, 1.0f, dkb + k0 * lddk, (int)lddk);
     }
     return -1;
 }
@@ -184,13 +189,13 @@ static int64_t strip_bwd_block(const attn_plan *pl, strip_ws *w, attn_block bk, 
 void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, float *dv,
                          const float *dout, const float *stats, const float *q, const float *k,
                          const float *v, attn_res *res) {
-    int64_t b, h, qb0, qb1;
+    int64_t b, h, qb0, qb1, lddk, lddv;
     float *dkb, *dvb;
-    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, dk, dv);
+    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, &lddk, &lddv, dk, dv);
     strip_ws w = carve(pl);
     for (int64_t qb = qb0; qb < qb1; qb++) {
         attn_block bk = attn_block_at(pl->a, b * pl->a->heads + h, qb * MMX_ATTN_BQ);
-        int64_t bad = strip_bwd_block(pl, &w, bk, dq, dkb, dvb, dout, stats, q, k, v,
+        int64_t bad = strip_bwd_block(pl, &w, bk, dq, dkb, lddk, dvb, lddv, dout, stats, q, k, v,
                                       &pl->acc[it]);
         if (bad >= 0) {
             *res = (attn_res){MMX_ERR_VALUE, b, h, bk.q0 + bad};

@@ -9,7 +9,9 @@ f is SoftMax (with temperature), MultiMax composed as the official code does
     sigma(x) = x + ts0*relu(r0-x) + ts1*relu(x-r1) + ts2*relu(r2-x)^2 + ts3*relu(x-r3)^2
 on the scaled scores, the mask (-inf) added after sigma, then torch.softmax; and sparsemax,
 entmax15 and entmax_bisect (alpha, with its gradient) of the entmax package. Compared: out, dq,
-dk, dv, and the summed scalar gradients dranges, dts, dalpha.
+dk, dv, and the summed scalar gradients dranges, dts, dalpha. The cases with the larger q
+scale hand every tensor to the library as (B, T, H, D) with its strides (the descriptor's
+layouts) and read the results back in that layout.
 
 The library is dirname($MMX_CLI)/libmultimax.so (CTest sets MMX_CLI), else
 <repo>/build/libmultimax.so. It runs in one child process (this file run as a script, numpy and
@@ -75,6 +77,10 @@ class MmxAttn(ctypes.Structure):
         ("scale", ctypes.c_double),
         ("causal", ctypes.c_int),
         ("key_len", ctypes.POINTER(ctypes.c_int32)),
+        ("q_stride", ctypes.c_int64 * 3),
+        ("k_stride", ctypes.c_int64 * 3),
+        ("v_stride", ctypes.c_int64 * 3),
+        ("o_stride", ctypes.c_int64 * 3),
     ]
 
 
@@ -131,12 +137,19 @@ def make_norm(spec):
     return n, (ranges, ts)
 
 
-def lib_attention(L, shape, nspec, q, k, v, dout):
-    """Forward + backward through the library: out, dq, dk, dv, dranges, dts, dalpha."""
+def lib_attention(L, shape, nspec, q, k, v, dout, merged=False):
+    """Forward + backward through the library: out, dq, dk, dv, dranges, dts, dalpha (all in
+    (B, H, T, D)). merged: every tensor handed over as (B, T, H, D) with its strides."""
     B, H, Tq, Tk, D, causal, key_len = shape
     norm, keep = make_norm(nspec)
     a = L.mmx_attn_make(B, H, Tq, Tk, D)
     a.causal = int(causal)
+    if merged:
+        bthd = lambda x: np.ascontiguousarray(x.transpose(0, 2, 1, 3))  # noqa: E731
+        q, k, v, dout = bthd(q), bthd(k), bthd(v), bthd(dout)
+        for name, t in (("q_stride", Tq), ("k_stride", Tk), ("v_stride", Tk), ("o_stride", Tq)):
+            st = getattr(a, name)
+            st[0], st[1], st[2] = t * H * D, D, H * D
     kl = None
     if key_len is not None:
         kl = np.ascontiguousarray(key_len, dtype=np.int32)
@@ -147,10 +160,10 @@ def lib_attention(L, shape, nspec, q, k, v, dout):
             raise LibError(f"{what}: status {st}: {L.mmx_last_error().decode()}")
 
     check(L.mmx_attn_check(ctypes.byref(a)), "mmx_attn_check")
-    out = np.zeros((B, H, Tq, D), np.float32)
+    out = np.zeros((B, Tq, H, D) if merged else (B, H, Tq, D), np.float32)
     stats = np.zeros((B, H, Tq, MMX_ATTN_STATS), np.float32)
     dq = np.zeros_like(out)
-    dk = np.zeros((B, H, Tk, D), np.float32)
+    dk = np.zeros((B, Tk, H, D) if merged else (B, H, Tk, D), np.float32)
     dv = np.zeros_like(dk)
     nf, nb = ctypes.c_size_t(0), ctypes.c_size_t(0)
     check(L.mmx_attn_workspace_size(ctypes.byref(a), ctypes.byref(norm), 0, ctypes.byref(nf)),
@@ -165,6 +178,8 @@ def lib_attention(L, shape, nspec, q, k, v, dout):
     check(L.mmx_attn_backward(ctypes.byref(a), ctypes.byref(norm), fptr(dq), fptr(dk), fptr(dv),
                               ctypes.byref(pg), fptr(dout), fptr(out), fptr(stats), fptr(q),
                               fptr(k), fptr(v), work, nb.value), "mmx_attn_backward")
+    if merged:
+        out, dq, dk, dv = (x.transpose(0, 2, 1, 3) for x in (out, dq, dk, dv))
     return out, dq, dk, dv, dr, dt, da
 
 
@@ -192,7 +207,7 @@ def child_main(lib_path, inp, outp):
         arrs = [np.ascontiguousarray(data[f"{n}{i}"], dtype=np.float32)
                 for n in ("q", "k", "v", "dout")]
         try:
-            got = lib_attention(L, shape, c["norm"], *arrs)
+            got = lib_attention(L, shape, c["norm"], *arrs, merged=c.get("merged", False))
             for name, x in zip(("out", "dq", "dk", "dv", "dr", "dt", "da"), got):
                 res[f"{name}{i}"] = x
         except LibError as exc:
@@ -423,14 +438,16 @@ def results():
                 break
         else:
             ref = None  # reported by the test
-        specs.append({"shape": list(shape), "norm": nspec})
+        # half of the cases hand every tensor over as (B, T, H, D) with strides
+        specs.append({"shape": list(shape), "norm": nspec, "merged": qscale == QSCALES[-1]})
         inputs.append(x)
         refs.append(ref)
     got, layout = run_library(specs, inputs)
     return {c: (refs[i], got[i]) for i, c in enumerate(CASES)}, layout
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{n}-{s}-q{qs}" for n, s, qs in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{n}-{s}-q{qs}{'-bthd' if qs == QSCALES[-1] else ''}"
+                                            for n, s, qs in CASES])
 def test_attention_against_torch(results, case):
     norm_name, shape_name, qscale = case
     nspec = NORMS[norm_name]
