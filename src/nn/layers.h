@@ -61,14 +61,4 @@ void nn_meanpool_backward(float *dx, const float *dy, int64_t b, int64_t t, int6
  *   img: (B, h, w); h and w multiples of p */
 void nn_patchify(float *patches, const float *img, int64_t b, int64_t h, int64_t w, int64_t p);
 
-/* (B, T, 3, H, D) rows of a fused qkv projection -> q, k, v each (B, H, T, D). */
-void nn_split_heads(float *q, float *k, float *v, const float *qkv, int64_t b, int64_t t,
-                    int64_t h, int64_t d);
-/* Inverse of nn_split_heads: dqkv (B, T, 3 H D) = the gradients dq, dk, dv (B, H, T, D). */
-void nn_merge_qkv_grad(float *dqkv, const float *dq, const float *dk, const float *dv, int64_t b,
-                       int64_t t, int64_t h, int64_t d);
-/* y (B, T, H D) <- x (B, H, T, D), and its inverse. */
-void nn_merge_heads(float *y, const float *x, int64_t b, int64_t t, int64_t h, int64_t d);
-void nn_split_merged(float *x, const float *y, int64_t b, int64_t t, int64_t h, int64_t d);
-
 #endif

@@ -42,25 +42,31 @@ mmx_norm vit_attn_norm(const vit_model *m, int l, double *rd, double *td, int tr
     return layer_norm(m, m->cfg.attn_norm, p->mm_ranges, p->mm_ts, rd, td, train);
 }
 
+mmx_attn vit_attn_desc(const vit_model *m, int batch)
+{
+    int64_t T = m->tokens, C = m->cfg.dim, D = m->head_dim;
+    mmx_attn a = mmx_attn_make(batch, m->cfg.heads, T, T, D);
+    const int64_t in[3] = {T * 3 * C, D, 3 * C}, out[3] = {T * C, D, C};
+    memcpy(a.q_stride, in, sizeof in), memcpy(a.k_stride, in, sizeof in);
+    memcpy(a.v_stride, in, sizeof in), memcpy(a.o_stride, out, sizeof out);
+    return a;
+}
+
 static mmx_status block_forward(vit_model *m, int l, float *xnext, int batch, int train)
 {
     const vit_block_params *p = &m->blocks[l];
     vit_block_acts *a = &m->blk[l];
     int64_t B = batch, T = m->tokens, C = m->cfg.dim, N = B * T, M = m->hidden;
-    int64_t H = m->cfg.heads, D = m->head_dim;
     nn_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->x, p->ln1_w, p->ln1_b, N, C,
                          VIT_LN_EPS);
-    float *qkv = m->dqkv; /* scratch: (N, 3C), free during the forward */
-    nn_linear_forward(qkv, a->ln1, p->qkv_w, p->qkv_b, N, C, 3 * C);
-    nn_split_heads(a->q, a->k, a->v, qkv, B, T, H, D);
+    nn_linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, C, 3 * C);
     double rd[4], td[4];
     mmx_norm nrm = vit_attn_norm(m, l, rd, td, train);
-    mmx_attn at = mmx_attn_make(B, H, T, T, D);
-    mmx_status st = mmx_attn_forward(&at, &nrm, a->att, train ? a->stats : NULL, a->q, a->k, a->v,
-                                     m->attn_work, m->attn_work_bytes);
+    mmx_attn at = vit_attn_desc(m, batch);
+    mmx_status st = mmx_attn_forward(&at, &nrm, a->attm, train ? a->stats : NULL, a->qkv,
+                                     a->qkv + C, a->qkv + 2 * C, m->attn_work, m->attn_work_bytes);
     if (st != MMX_OK)
         return st;
-    nn_merge_heads(a->attm, a->att, B, T, H, D);
     nn_linear_forward_add(a->xmid, a->attm, p->proj_w, p->proj_b, a->x, N, C, C);
     nn_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->xmid, p->ln2_w, p->ln2_b, N, C,
                          VIT_LN_EPS);
@@ -133,7 +139,6 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     const vit_block_params *p = &m->blocks[l];
     const vit_block_acts *a = &m->blk[l];
     int64_t B = batch, T = m->tokens, C = m->cfg.dim, N = B * T, M = m->hidden;
-    int64_t H = m->cfg.heads, D = m->head_dim;
     /* dxio holds d(block output) on entry and d(block input) on exit; it is also d(xmid). */
     nn_linear_backward(m->dh2, 0.0f, G(p->fc2_w), G(p->fc2_b), dxio, a->h2, p->fc2_w, N, M, C);
     nn_gelu_backward(m->dh1, m->dh2, a->h1, N * M);
@@ -142,18 +147,17 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
                           a->ln2_rstd, p->ln2_w, N, C);
     nn_linear_backward(m->dattm, 0.0f, G(p->proj_w), G(p->proj_b), dxio, a->attm, p->proj_w, N, C,
                        C);
-    nn_split_merged(m->datt, m->dattm, B, T, H, D);
     double rd[4], td[4], dr[4] = {0, 0, 0, 0}, dt[4] = {0, 0, 0, 0};
     mmx_norm nrm = vit_attn_norm(m, l, rd, td, 1);
     mmx_param_grads pg = {dr, dt, NULL};
-    mmx_attn at = mmx_attn_make(B, H, T, T, D);
-    mmx_status st = mmx_attn_backward(&at, &nrm, m->dq, m->dk, m->dv, &pg, m->datt, a->att,
-                                      a->stats, a->q, a->k, a->v, m->attn_work, m->attn_work_bytes);
+    mmx_attn at = vit_attn_desc(m, batch);
+    mmx_status st = mmx_attn_backward(&at, &nrm, m->dqkv, m->dqkv + C, m->dqkv + 2 * C, &pg,
+                                      m->dattm, a->attm, a->stats, a->qkv, a->qkv + C,
+                                      a->qkv + 2 * C, m->attn_work, m->attn_work_bytes);
     if (st != MMX_OK)
         return st;
     if (p->mm_ranges)
         add_mod_grads(G(p->mm_ranges), G(p->mm_ts), dr, dt);
-    nn_merge_qkv_grad(m->dqkv, m->dq, m->dk, m->dv, B, T, H, D);
     nn_linear_backward(m->dln, 0.0f, G(p->qkv_w), G(p->qkv_b), m->dqkv, a->ln1, p->qkv_w, N, C,
                        3 * C);
     nn_layernorm_backward(dxio, G(p->ln1_w), G(p->ln1_b), m->dattm, m->dln, a->x, a->ln1_mean,

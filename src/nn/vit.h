@@ -76,10 +76,10 @@ typedef struct {
 typedef struct {
     float *x;            /* (N, C) block input                                      */
     float *ln1;          /* (N, C)       */ float *ln1_mean, *ln1_rstd; /* (N)      */
-    float *q, *k, *v;    /* (B, H, T, D) each                                       */
-    float *att;          /* (B, H, T, D) attention output                            */
+    float *qkv;          /* (N, 3C): q, k, v of each token, heads inside (B, T, 3, H, D),
+                          * read in place by the attention (vit_attn_desc's layouts)  */
     float *stats;        /* (B, H, T, MMX_ATTN_STATS)                                */
-    float *attm;         /* (N, C) attention output, heads merged                    */
+    float *attm;         /* (N, C) attention output, written merged (B, T, H, D)      */
     float *xmid;         /* (N, C) x + proj(attm)                                    */
     float *ln2;          /* (N, C)       */ float *ln2_mean, *ln2_rstd; /* (N)      */
     float *h1;           /* (N, M) fc1 output (before GELU)                          */
@@ -112,7 +112,7 @@ typedef struct {
     float *logits;            /* (B, K)                                 */
     float *loss;              /* (B) per-image loss                     */
     /* backward scratch (reused by every block) */
-    float *dx, *dln, *dqkv, *dq, *dk, *dv, *datt, *dattm, *dh1, *dh2, *dlogits, *dfcn, *dpooled;
+    float *dx, *dln, *dqkv, *dattm, *dh1, *dh2, *dlogits, *dfcn, *dpooled;
     float *dpooled_xh; /* (B, C) LayerNorm scratch */
     void *attn_work;
     size_t attn_work_bytes;
@@ -146,6 +146,10 @@ mmx_status vit_backward(vit_model *m, const int32_t *labels, int batch, double l
 
 /* The normalizer of block l's attention (its MultiMax scalars widened into rd, td: 4 doubles
  * each, which must outlive the descriptor); train = 0 gives EvSoftMax's evaluation mode. */
+/* The attention descriptor of a batch: q, k, v at qkv + 0, C, 2C of (N, 3C) rows, the output
+ * and its gradient as (N, C) rows (layouts of the merged (B, T, H, D) forms). */
+mmx_attn vit_attn_desc(const vit_model *m, int batch);
+
 mmx_norm vit_attn_norm(const vit_model *m, int l, double *rd, double *td, int train);
 
 /* Predicted class of each image of the last forward: arg max of the head normalizer's

@@ -122,10 +122,7 @@ static size_t carve_acts(vit_model *m)
         TAKE(a->ln1, N * C);
         TAKE(a->ln1_mean, N);
         TAKE(a->ln1_rstd, N);
-        TAKE(a->q, N * C);
-        TAKE(a->k, N * C);
-        TAKE(a->v, N * C);
-        TAKE(a->att, N * C);
+        TAKE(a->qkv, 3 * N * C);
         TAKE(a->stats, N * m->cfg.heads * MMX_ATTN_STATS);
         TAKE(a->attm, N * C);
         TAKE(a->xmid, N * C);
@@ -145,10 +142,6 @@ static size_t carve_acts(vit_model *m)
     TAKE(m->dx, N * C);
     TAKE(m->dln, N * C);
     TAKE(m->dqkv, 3 * N * C);
-    TAKE(m->dq, N * C);
-    TAKE(m->dk, N * C);
-    TAKE(m->dv, N * C);
-    TAKE(m->datt, N * C);
     TAKE(m->dattm, N * C);
     TAKE(m->dh1, N * M);
     TAKE(m->dh2, N * M);
@@ -162,7 +155,7 @@ static size_t carve_acts(vit_model *m)
 
 static mmx_status attn_workspace(vit_model *m, size_t *bytes)
 {
-    mmx_attn a = mmx_attn_make(m->max_batch, m->cfg.heads, m->tokens, m->tokens, m->head_dim);
+    mmx_attn a = vit_attn_desc(m, m->max_batch);
     double zeros[4] = {0, 0, 0, 0};
     mmx_norm n = {m->cfg.attn_norm, 1.0, m->cfg.alpha, VIT_MM_ORDER, zeros, zeros, 0};
     size_t f = 0, b = 0;

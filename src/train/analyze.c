@@ -46,8 +46,9 @@ static mmx_status layer_attention(vit_model *m, int l, int B, metric_acc *acc, v
     int64_t H = m->cfg.heads, T = m->tokens, rows = B * H * T;
     double rd[4], td[4];
     mmx_norm nrm = vit_attn_norm(m, l, rd, td, 0);
-    mmx_attn at = mmx_attn_make(B, H, T, T, m->head_dim);
-    mmx_status st = mmx_attn_probs(&at, &nrm, -1, p, sc, m->blk[l].q, m->blk[l].k);
+    mmx_attn at = vit_attn_desc(m, B);
+    const float *qkv = m->blk[l].qkv;
+    mmx_status st = mmx_attn_probs(&at, &nrm, -1, p, sc, qkv, qkv + m->cfg.dim);
     if (st == MMX_OK)
         st = mmx_metrics_f32(rm, rs, NULL, NULL, p, T, sc, T, rows, T, 0.0);
     if (st != MMX_OK)
