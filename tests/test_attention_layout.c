@@ -131,6 +131,20 @@ static void test_errors(void) {
     char want[64];
     snprintf(want, sizeof want, "flat index %lld (b*H+h = 5, t = 4, d = 6)", (long long)bad);
     CHECKF(strstr(mmx_last_error(), want) != NULL, "message: %s (expected '%s')", mmx_last_error(), want);
+    /* the same in a (B, H, T, D) layout with 2 floats of padding per token (row-wise scan) */
+    const int64_t tok = 8 + 2, st2[3] = {3 * 5 * tok, 5 * tok, tok};
+    float *q2 = t_malloc((size_t)(2 * st2[0]) * sizeof(float));
+    for (int64_t i = 0; i < 2 * st2[0]; i++) q2[i] = 1.0f;
+    q2[1 * st2[0] + 2 * st2[1] + 4 * st2[2] + 6] = INFINITY;
+    q2[1 * st2[0] + 2 * st2[1] + 4 * st2[2] + 8] = NAN; /* padding: never read */
+    q2[1 * st2[0] + 2 * st2[1] + 4 * st2[2] + 7] = NAN; /* later in (b, h, t, d) order */
+    memcpy(a.q_stride, st2, sizeof st2);
+    CHECK_STATUS(mmx_attn_forward(&a, &nm, out, NULL, q2, p.k, p.v, w, fb), MMX_ERR_VALUE);
+    CHECKF(strstr(mmx_last_error(), want) != NULL && strstr(mmx_last_error(), "holds inf") != NULL,
+           "message: %s (expected '%s' and the value inf)", mmx_last_error(), want);
+    q2[1 * st2[0] + 2 * st2[1] + 4 * st2[2] + 6] = 1.0f, q2[1 * st2[0] + 2 * st2[1] + 4 * st2[2] + 7] = 1.0f;
+    CHECK_STATUS(mmx_attn_forward(&a, &nm, out, NULL, q2, p.k, p.v, w, fb), MMX_OK); /* padding NaN ignored */
+    free(q2);
     free(q.p), free(w), free(out);
     prob_free(&p);
 }

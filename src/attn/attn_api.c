@@ -138,28 +138,39 @@ mmx_status mmx_attn_workspace_size(const mmx_attn *a, const mmx_norm *norm, int 
 /* ---- checks shared by forward and backward ---- */
 
 /* NaN / +-inf in a (B, H, t, D) tensor of layout l: the first one in (b, h, t, d) order is
- * named. A contiguous tensor is scanned in one sweep, else row by row. */
+ * named. The tensor is scanned as runs of contiguous floats (the whole tensor when it is
+ * contiguous, a token's H*D when heads are adjacent, else a row's D), in threads; the
+ * smallest logical index found wins, so the message does not depend on the thread count. */
 static mmx_status check_tensor(const char *fn, const char *name, const float *x,
                                const mmx_attn *a, attn_lay l, int64_t t) {
     if (!x) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", name);
     const mmx_kernels *k = mmx_kernels_active();
-    const int64_t D = a->dim, H = a->heads;
-    int64_t flat = -1;
-    float bad = 0.0f;
-    if (l.t == D && l.h == t * D && l.b == H * t * D) {
-        flat = k->first_nonfinite(x, a->batch * H * t * D);
-        if (flat >= 0) bad = x[flat];
-    } else {
-        for (int64_t row = 0; row < a->batch * H * t && flat < 0; row++) {
-            int64_t bh = row / t, off = attn_off(l, bh / H, bh % H, row % t);
-            int64_t d = k->first_nonfinite(x + off, D);
-            if (d >= 0) flat = row * D + d, bad = x[off + d];
-        }
+    const int64_t D = a->dim, H = a->heads, total = a->batch * H * t * D;
+    const int contig = l.t == D && l.h == t * D && l.b == H * t * D, heads_adj = l.h == D;
+    /* run r: contiguous (chunks of 64 Ki floats), heads_adj (token (b, tt)), else row (b, h, tt) */
+    const int64_t chunk = (int64_t)1 << 16;
+    const int64_t runs = contig ? (total + chunk - 1) / chunk : heads_adj ? a->batch * t : a->batch * H * t;
+    int64_t best = INT64_MAX;
+#ifdef MMX_HAVE_OPENMP
+#pragma omp parallel for schedule(static) reduction(min : best) num_threads(mmx_get_num_threads())
+#endif
+    for (int64_t r = 0; r < runs; r++) {
+        int64_t off, len, flat;
+        if (contig) off = r * chunk, len = total - off < chunk ? total - off : chunk;
+        else if (heads_adj) off = attn_off(l, r / t, 0, r % t), len = H * D;
+        else off = attn_off(l, r / t / H, r / t % H, r % t), len = D;
+        int64_t j = k->first_nonfinite(x + off, len);
+        if (j < 0) continue;
+        if (contig) flat = off + j;
+        else if (heads_adj) flat = ((r / t * H + j / D) * t + r % t) * D + j % D;
+        else flat = r * D + j;
+        if (flat < best) best = flat;
     }
-    if (flat < 0) return MMX_OK;
-    int64_t row = flat / D, bh = row / t;
+    if (best == INT64_MAX) return MMX_OK;
+    int64_t row = best / D, bh = row / t;
+    float bad = x[attn_off(l, bh / H, bh % H, row % t) + best % D];
     return mmx_fail(MMX_ERR_VALUE, fn, "argument '%s' holds %g at flat index %lld (b*H+h = %lld, t = %lld, d = %lld), expected finite values",
-                    name, (double)bad, (long long)flat, (long long)bh, (long long)(row % t), (long long)(flat % D));
+                    name, (double)bad, (long long)best, (long long)bh, (long long)(row % t), (long long)(best % D));
 }
 
 static mmx_status check_call(const char *fn, const mmx_attn *a, const mmx_norm *nm, void *work,
