@@ -5,7 +5,9 @@
  *
  * The normalizers are timed in interleaved rounds (one step of each per round) and the median
  * is reported, so a change in machine load hits them alike; "vs softmax" is the ratio of
- * medians from the same rounds. Prints a table; --json FILE appends JSON lines
+ * medians from the same rounds. With --peers each of our steps is followed by one PyTorch step
+ * of the same normalizer (bench/peers_vit.py --serve, a child process waiting on a pipe), so
+ * the speedups compare steps taken under the same load. Prints a table; --json FILE appends JSON lines
  * {"bench":"train","norm","threads","batch","dim","depth","heads","patch","params","ms",
  *  "images_per_s","vs_softmax","peer","peer_ms","peer_images_per_s","speedup_vs_peer",...}.
  */
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_proc.h"
 #include "bench_util.h"
 #include "cli.h"
 #include "nn/vit.h"
@@ -50,10 +53,34 @@ static int one_step(vit_model *m, adamw *o, const float *x, const int32_t *y, in
     return 0;
 }
 
-/* Interleaved rounds: one step of every normalizer per round; medians into s->ms. */
-static int time_rounds(bt_state *s, const bt_opts *op, const float *x, const int32_t *y)
+/* Whether PyTorch has this normalizer (vit_torch.py: SoftMax and the official MultiMax). */
+static int torch_has(mmx_norm_kind k)
 {
-    double *t = calloc((size_t)(op->steps * s->n), sizeof(double));
+    return k == MMX_NORM_SOFTMAX || k == MMX_NORM_MULTIMAX;
+}
+
+/* One torch step of normalizer i through the peer process; its ms, or -1. */
+static double peer_step(bench_proc *pp, mmx_norm_kind k)
+{
+    char line[2048], norm[32];
+    double ms;
+    if (bench_proc_ask(pp, mmx_norm_name(k), line, sizeof line) ||
+        bench_json_str(line, "norm", norm, sizeof norm) || bench_json_num(line, "ms", &ms) ||
+        strcmp(norm, mmx_norm_name(k)) != 0) {
+        fprintf(stderr, "%s: --peers: no answer from bench/peers_vit.py (see its messages)\n",
+                k_prog);
+        return -1.0;
+    }
+    return ms;
+}
+
+/* Interleaved rounds: one step of every normalizer per round, each followed by one torch step
+ * of the same normalizer when pp is open (so both see the same machine load); medians into
+ * s->ms and s->peer_ms. */
+static int time_rounds(bt_state *s, const bt_opts *op, const float *x, const int32_t *y,
+                       bench_proc *pp)
+{
+    double *t = calloc((size_t)(2 * op->steps * s->n), sizeof(double)), *tp = t + op->steps * s->n;
     int rc = t ? 0 : -1;
     for (int r = -2; r < op->steps && rc == 0; r++) /* two warm-up rounds */
         for (int i = 0; i < s->n && rc == 0; i++) {
@@ -61,46 +88,50 @@ static int time_rounds(bt_state *s, const bt_opts *op, const float *x, const int
             rc = one_step(&s->m[i], &s->o[i], x, y, op->batch);
             if (r >= 0)
                 t[i * op->steps + r] = 1e3 * (bench_now() - t0);
+            if (rc == 0 && pp && torch_has(s->kind[i])) {
+                double ms = peer_step(pp, s->kind[i]);
+                rc = ms < 0 ? -1 : 0;
+                if (r >= 0)
+                    tp[i * op->steps + r] = ms;
+            }
         }
-    for (int i = 0; i < s->n && rc == 0; i++)
+    for (int i = 0; i < s->n && rc == 0; i++) {
         s->ms[i] = bench_median(t + i * op->steps, op->steps);
+        if (pp && torch_has(s->kind[i]))
+            s->peer_ms[i] = bench_median(tp + i * op->steps, op->steps);
+    }
     free(t);
     return rc;
 }
 
-static int on_peer(const char *line, void *ctx)
+/* Starts bench/peers_vit.py --serve for the normalizers torch has and waits until it is ready;
+ * 0, or -1 with a message. */
+static int open_peers(bench_proc *pp, const bt_state *s, const bt_opts *op, int threads)
 {
-    bt_state *s = ctx;
-    char norm[32];
-    double ms;
-    mmx_norm_kind k;
-    if (bench_json_str(line, "norm", norm, sizeof norm) || bench_json_num(line, "ms", &ms) ||
-        mmx_norm_parse(norm, &k) != MMX_OK)
-        return -1;
-    for (int i = 0; i < s->n; i++)
-        if (s->kind[i] == k)
-            s->peer_ms[i] = ms;
-    return 0;
-}
-
-static int run_peers(bt_state *s, const bt_opts *op, int threads)
-{
-    char script[4096], cmd[8192], list[256] = "";
+    char script[4096], cmd[8192], list[256] = "", line[2048];
     size_t len = 0;
     if (bench_find_script(script, sizeof script, k_prog, "bench/peers_vit.py"))
         return -1;
     for (int i = 0; i < s->n; i++)
-        if (s->kind[i] == MMX_NORM_SOFTMAX || s->kind[i] == MMX_NORM_MULTIMAX)
+        if (torch_has(s->kind[i]))
             bench_append(list, sizeof list, &len, "%s%s", len ? "," : "",
                          mmx_norm_name(s->kind[i]));
     if (!len)
-        return 0;
+        return 1; /* nothing to compare */
     snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 '%s' --norms %s --dim %d --depth %d --heads %d --patch %d "
-             "--mlp-ratio %d --batch %d --steps %d --threads %d",
+             "/usr/bin/python3 '%s' --serve --norms %s --dim %d --depth %d --heads %d --patch %d "
+             "--mlp-ratio %d --batch %d --threads %d",
              script, list, op->cfg.dim, op->cfg.depth, op->cfg.heads, op->cfg.patch,
-             op->cfg.mlp_ratio, op->batch, op->steps, threads);
-    return bench_run_jsonl(k_prog, "bench/peers_vit.py", cmd, on_peer, s);
+             op->cfg.mlp_ratio, op->batch, threads);
+    fprintf(stderr, "%s: running peers: %s\n", k_prog, cmd);
+    if (bench_proc_open(pp, cmd) != 0 || bench_proc_read(pp, line, sizeof line) != 0 ||
+        !strstr(line, "\"ready\"")) {
+        fprintf(stderr, "%s: --peers: bench/peers_vit.py did not start (see its messages)\n",
+                k_prog);
+        bench_proc_close(pp);
+        return -1;
+    }
+    return 0;
 }
 
 static void report(const bt_state *s, const bt_opts *op, int threads, FILE *js)
@@ -170,9 +201,16 @@ static int bench_threads(bt_state *s, const bt_opts *op, int threads, const floa
         return CLI_EXIT_USAGE;
     }
     memset(s->peer_ms, 0, sizeof s->peer_ms);
-    if (time_rounds(s, op, x, y) != 0)
+    bench_proc pp;
+    int peers = op->peers ? open_peers(&pp, s, op, threads) : 1;
+    if (peers < 0)
         return CLI_EXIT_DATA;
-    if (op->peers && run_peers(s, op, threads) != 0)
+    int rc = time_rounds(s, op, x, y, peers == 0 ? &pp : NULL);
+    if (peers == 0 && bench_proc_close(&pp) != 0 && rc == 0) {
+        fprintf(stderr, "%s: --peers: bench/peers_vit.py failed (see its messages)\n", k_prog);
+        rc = -1;
+    }
+    if (rc != 0)
         return CLI_EXIT_DATA;
     report(s, op, threads, js);
     return CLI_EXIT_OK;
