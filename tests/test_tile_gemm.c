@@ -5,7 +5,8 @@
  *   alpha, C overwritten (acc = 0: C's old NaNs must not leak in) and accumulated (acc = 1),
  *   with guard entries around C (row padding and past the end) that must stay untouched;
  * - transpose: every entry moved exactly, guards around the destination untouched;
- * - first_nonfinite: the first NaN / +inf / -inf found at every position class, or -1.
+ * - first_nonfinite: the first NaN / +inf / -inf found at every position class, or -1;
+ * - rows_dot: row-wise dot products against double.
  */
 #include <float.h>
 
@@ -77,6 +78,26 @@ static void check_transpose(const mmx_kernels *k, int64_t rows, int64_t cols) {
     free(src), free(d.p);
 }
 
+static void check_rows_dot(const mmx_kernels *k, int64_t n, t_rng *rng) {
+    enum { R = 3 };
+    const int64_t ld = n + 2;
+    float *a = malloc(sizeof(float) * (size_t)(R * ld)), *b = malloc(sizeof(float) * (size_t)(R * ld));
+    float out[R + 1];
+    for (int64_t i = 0; i < R * ld; i++) a[i] = (float)t_normal(rng), b[i] = (float)t_normal(rng);
+    out[R] = 777.0f;
+    k->rows_dot(out, a, b, ld, R, n);
+    double err = 0.0;
+    for (int64_t r = 0; r < R; r++) {
+        double s = 0.0, mag = 0.0;
+        for (int64_t j = 0; j < n; j++) s += (double)a[r * ld + j] * b[r * ld + j], mag += fabs((double)a[r * ld + j] * b[r * ld + j]);
+        err = fmax(err, fabs(out[r] - s) / (mag + 1e-30));
+    }
+    T_CTX("rows_dot [%s] n=%lld", k->isa, (long long)n);
+    CHECKF(err <= (double)(n + 2) * FLT_EPSILON, "relative error %.3g", err);
+    CHECKF(out[R] == 777.0f, "wrote past the rows%s", "");
+    free(a), free(b);
+}
+
 static void check_first_nonfinite(const mmx_kernels *k) {
     enum { N = 1100 };
     float *x = malloc(sizeof(float) * N);
@@ -127,6 +148,8 @@ int main(void) {
         for (size_t a = 0; a < sizeof tr / sizeof tr[0]; a++)
             for (size_t b = 0; b < sizeof tr / sizeof tr[0]; b++) check_transpose(k, tr[a], tr[b]);
         check_first_nonfinite(k);
+        for (int64_t n = 1; n <= 40; n += 3) check_rows_dot(k, n, &rng);
+        check_rows_dot(k, 80, &rng);
         check_shape(k, 64, 128, 256, 1, 1, &rng);
         check_shape(k, 64, 256, 128, 0, 0, &rng);
     }

@@ -165,11 +165,10 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w->nv);
     for (int64_t r = 0; kend == 0 && r < rows; r++) /* else the first tile sets dQ */
         memset(dQ + r * ldq, 0, (size_t)D * sizeof *dQ);
+    pl->k->rows_dot(w->dd, dO, O, ldo, rows, D);
     for (int64_t r = 0; r < rows; r++) {
         const float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
-        double s = 0.0;
-        for (int64_t d = 0; d < D; d++) s += (double)dO[r * ldo + d] * O[r * ldo + d];
-        w->m[r] = st[0], l[r] = st[1], w->dd[r] = (float)s;
+        w->m[r] = st[0], l[r] = st[1];
     }
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;

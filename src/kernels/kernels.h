@@ -115,6 +115,10 @@ typedef struct {
     /* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (tile_gemm.inc). */
     void (*transpose)(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
                       int64_t cols);
+    /* out[r] = <a_r, b_r> over n floats of rows r < rows, row stride ld for both (float
+     * lanes summed in double; tile_gemm.inc). */
+    void (*rows_dot)(float *out, const float *a, const float *b, int64_t ld, int64_t rows,
+                     int64_t n);
     /* Index of the first NaN or +-inf of x[0, n), or -1 (math_slots.inc). */
     int64_t (*first_nonfinite)(const float *x, int64_t n);
 
