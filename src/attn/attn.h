@@ -129,7 +129,7 @@ void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
  * (+ C when acc), A[i][p] = a[i * ars + p * acs] with ars or acs = 1, B row-major (k x n,
  * ldb). attn_mm_nt: C = alpha A Bt^T (C overwritten), A row-major (m x k, lda), Bt row-major
  * (n x k, ldbt); with own_gemm it reads b = Bt^T instead (k x n, row stride MMX_ATTN_BK,
- * zero in columns [n, attn_pad16(n))) and also writes those columns of C. */
+ * zero in columns [n, attn_padv(n))) and also writes those columns of C. */
 int attn_own_gemm(const mmx_kernels *k, int64_t dim);
 void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t ars,
              int64_t acs, const float *b, int64_t ldb, int64_t m, int64_t n, int64_t k,
@@ -137,10 +137,9 @@ void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t
 void attn_mm_nt(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t lda,
                 const float *bt, int64_t ldbt, const float *b, int64_t m, int64_t n, int64_t k,
                 float alpha);
-/* n rounded up to 16, at most MMX_ATTN_BK (n <= MMX_ATTN_BK). */
-static inline int64_t attn_pad16(int64_t n) {
-    int64_t p = (n + 15) & ~(int64_t)15;
-    return p < MMX_ATTN_BK ? p : MMX_ATTN_BK;
+/* n rounded up to whole vectors of the plan's ISA (n <= MMX_ATTN_BK, a multiple of 16). */
+static inline int64_t attn_padv(const attn_plan *pl, int64_t n) {
+    return (n + pl->k->vw - 1) / pl->k->vw * pl->k->vw;
 }
 
 /* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go:

@@ -34,8 +34,8 @@ void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t
 void attn_mm_nt(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t lda,
                 const float *bt, int64_t ldbt, const float *b, int64_t m, int64_t n, int64_t k,
                 float alpha) {
-    if (pl->own_gemm) /* b's columns [n, 16-padded n) are zero: whole vectors, no tails */
-        pl->k->tile_gemm(c, ldc, a, lda, 1, b, MMX_ATTN_BK, m, attn_pad16(n), k, alpha, 0);
+    if (pl->own_gemm) /* b's columns [n, attn_padv(n)) are zero: whole vectors, no tails */
+        pl->k->tile_gemm(c, ldc, a, lda, 1, b, MMX_ATTN_BK, m, attn_padv(pl, n), k, alpha, 0);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, a,
                     (int)lda, bt, (int)ldbt, 0.0f, c, (int)ldc);

@@ -47,6 +47,7 @@ int mmx_kmod_safe(const mmx_kmod *mod, float xmin, float xmax);
 
 typedef struct {
     const char *isa; /* "avx512", "avx2", "portable" */
+    int vw;          /* floats per vector: 16, 8, 4 */
 
     /* y = softmax(x * inv_t) */
     int64_t (*softmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
