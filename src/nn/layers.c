@@ -20,22 +20,39 @@ static int omp_get_num_threads(void)
 #include <math.h>
 #include <string.h>
 
-/* Column sums in double, blocks of MMX_COLSUM_W columns per thread: every block walks the rows
- * in order, so the sums do not depend on the thread count. acc[j] += sum_r x[r, j] w[r, j]
- * (w == NULL: x[r, j]); with w and acc2, also acc2[j] += sum_r x[r, j] (one pass for both). */
+/* Column sums in double. Threads take chunks of CS_ROWS rows (contiguous reads) and sum each
+ * chunk's columns by the kernel, MMX_COLSUM_W at a time; the chunks' sums are added in chunk
+ * order (an ordered loop), so the result does not depend on the thread count. Columns go in
+ * slabs of CS_SLAB (the sums live on the stack). acc[j] += sum_r x[r, j] w[r, j] (w == NULL:
+ * x[r, j]); with w and acc2, also acc2[j] += sum_r x[r, j] (one pass for both). */
+#define CS_ROWS 256
+#define CS_SLAB 512
+
 static void colsum2(float *acc, float *acc2, const float *x, const float *w, int64_t n, int64_t c)
 {
     const mmx_kernels *k = mmx_kernels_active();
-    int64_t nblk = (c + MMX_COLSUM_W - 1) / MMX_COLSUM_W;
-#pragma omp parallel for schedule(static)
-    for (int64_t bk = 0; bk < nblk; bk++) {
-        int64_t j0 = bk * MMX_COLSUM_W, nc = c - j0 < MMX_COLSUM_W ? c - j0 : MMX_COLSUM_W;
-        double s[MMX_COLSUM_W] = {0}, s2[MMX_COLSUM_W] = {0};
-        k->colsum(s, acc2 ? s2 : NULL, x + j0, w ? w + j0 : NULL, c, n, nc);
+    const int64_t nch = (n + CS_ROWS - 1) / CS_ROWS;
+    for (int64_t j0 = 0; j0 < c; j0 += CS_SLAB) {
+        const int64_t nc = c - j0 < CS_SLAB ? c - j0 : CS_SLAB;
+        double tot[CS_SLAB] = {0}, tot2[CS_SLAB] = {0};
+#pragma omp parallel for schedule(static, 1) ordered
+        for (int64_t ch = 0; ch < nch; ch++) {
+            const int64_t r0 = ch * CS_ROWS, rows = n - r0 < CS_ROWS ? n - r0 : CS_ROWS;
+            double s[CS_SLAB], s2[CS_SLAB];
+            memset(s, 0, (size_t)nc * sizeof *s), memset(s2, 0, (size_t)nc * sizeof *s2);
+            for (int64_t b = 0; b < nc; b += MMX_COLSUM_W) {
+                const int64_t off = r0 * c + j0 + b;
+                k->colsum(s + b, acc2 ? s2 + b : NULL, x + off, w ? w + off : NULL, c, rows,
+                          nc - b < MMX_COLSUM_W ? nc - b : MMX_COLSUM_W);
+            }
+#pragma omp ordered
+            for (int64_t j = 0; j < nc; j++)
+                tot[j] += s[j], tot2[j] += s2[j];
+        }
         for (int64_t j = 0; j < nc; j++) {
-            acc[j0 + j] += (float)s[j];
+            acc[j0 + j] += (float)tot[j];
             if (acc2)
-                acc2[j0 + j] += (float)s2[j];
+                acc2[j0 + j] += (float)tot2[j];
         }
     }
 }

@@ -43,8 +43,8 @@ void nn_gelu_forward(float *y, const float *x, int64_t n);
 void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n);
 
 /* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] w[r, j] over n rows of c columns, in
- * double (float over 128 rows, then double), in row order: the result does not depend on the
- * thread count. */
+ * double (float over 128 rows, then double), in a fixed order: the result does not depend on
+ * the thread count. */
 void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c);
 
 /* y = a + b (elementwise, n values); y may alias a or b. */
