@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_train.sh - the training CLI end to end on real Fashion-MNIST (small slices):
 #   bit-exact resume (a run stopped mid-epoch and resumed equals an uninterrupted one),
-#   corrupted and mismatched checkpoints (clear error, nothing overwritten), eval and analyze
-#   outputs, and bad command lines / missing data.
+#   corrupted and mismatched checkpoints (clear error, nothing overwritten), eval, analyze and
+#   demo outputs, and bad command lines / missing data.
 #   usage: bash tests/test_train.sh /path/to/multimax
 set -u
 
@@ -53,6 +53,13 @@ run analyze "$CK" --out "$TMP/rep" --images 64 --maps 2
 check "analyze writes the report" eval '[ "$RC" = 0 ] && [ -s "$TMP/rep/report.html" ] &&
     [ -s "$TMP/rep/metrics.csv" ] && [ -s "$TMP/rep/attn_multimax_0.png" ] && [ -s "$TMP/rep/modulators.csv" ]'
 check "analyze prints per-layer metrics in [0, 1]" eval 'awk "/^ +1 /{ if (\$2 < 0 || \$2 > 1 || \$3 < 0 || \$3 > 1) exit 1; n++ } END { exit n != 1 }" "$TMP/out"'
+
+# --- the demo (main job) on a slice: both models, the side-by-side timing, the report -------
+run demo --epochs 1 --train-limit 256 --depth 1 --dim 16 --threads 2 --out "$TMP/demo"
+check "demo on a slice: table, side-by-side step times, report" eval '[ "$RC" = 0 ] &&
+    has "$TMP/out" "test accuracy" && [ -s "$TMP/demo/report.html" ] &&
+    awk "/side by side \\(batch 100\\)/ { if (\$(NF-1) > 0 && \$NF > 0) ok = 1 } END { exit !ok }" "$TMP/out" &&
+    has "$TMP/out" "MultiMax step time vs SoftMax: "'
 
 # --- corrupted and mismatched checkpoints: clear error, nothing overwritten -----------------
 cp "$CK" "$TMP/good"
