@@ -15,10 +15,20 @@ _c_float_p = ctypes.POINTER(ctypes.c_float)
 _c_double_p = ctypes.POINTER(ctypes.c_double)
 
 
+class RawF32:
+    """A float32 buffer known by its address (a strided tensor read or written in place)."""
+
+    def __init__(self, addr):
+        self.addr = addr
+
+
 def _ptr(a):
-    """Pointer to a C-contiguous float32 / float64 / int32 array (None stays NULL)."""
+    """Pointer to a C-contiguous float32 / float64 / int32 array, or a RawF32 (None stays
+    NULL)."""
     if a is None:
         return None
+    if isinstance(a, RawF32):
+        return ctypes.cast(a.addr, _c_float_p)
     assert a.flags.c_contiguous, "internal: non-contiguous buffer"
     if a.dtype == _F32:
         return a.ctypes.data_as(_c_float_p)
@@ -119,10 +129,15 @@ def metrics_rows(phi, x, eps=0.0):
 class Attn:
     """An mmx_attn descriptor for (B, H, Tq, D) x (B, H, Tk, D) and its key_len array."""
 
-    def __init__(self, q_shape, k_shape, scale=None, causal=False, key_len=None):
+    def __init__(self, q_shape, k_shape, scale=None, causal=False, key_len=None, strides=None):
+        """strides: None (contiguous), or the (batch, head, token) element strides of q, k, v
+        and out, each a 3-tuple or None for contiguous (dq, dk, dv, dout share them)."""
         B, H, Tq, D = q_shape
         Tk = k_shape[2]
         self.struct = lib.mmx_attn_make(B, H, Tq, Tk, D)
+        for name, st in zip(("q_stride", "k_stride", "v_stride", "o_stride"), strides or ()):
+            if st is not None:
+                getattr(self.struct, name)[:] = [int(x) for x in st]
         if scale is not None:
             self.struct.scale = float(scale)
         self.struct.causal = int(bool(causal))
@@ -144,7 +159,8 @@ class Attn:
 
 
 def attn_forward(at, norm, out, stats, q, k, v):
-    """out (B, H, Tq, D), stats (B, H, Tq, ATTN_STATS) float32, written from q, k, v."""
+    """out (B, H, Tq, D), stats (B, H, Tq, ATTN_STATS) float32, written from q, k, v (arrays,
+    or raw float pointers for tensors in the descriptor's layouts)."""
     work = at.workspace(norm, False)
     check(lib.mmx_attn_forward(ctypes.byref(at.struct), ctypes.byref(norm.struct), _ptr(out),
                                _ptr(stats), _ptr(q), _ptr(k), _ptr(v),
@@ -162,6 +178,6 @@ def attn_backward(at, norm, dq, dk, dv, dout, out, stats, q, k, v):
     return g
 
 
-__all__ = ["Norm", "Attn", "forward_rows", "backward_rows", "loss_rows", "metrics_rows",
+__all__ = ["Norm", "Attn", "RawF32", "forward_rows", "backward_rows", "loss_rows", "metrics_rows",
            "attn_forward", "attn_backward", "ATTN_STATS", "SOFTMAX", "MULTIMAX", "ENTMAX",
            "EVSOFTMAX"]

@@ -285,21 +285,40 @@ def entmax_bisect_loss(X, target, alpha=1.5, n_iter=50):
 # ---------------------------------------------------------------------------------------
 
 
+def _in_place(t):
+    """t (B, H, T, D) float32 as the library reads it: (t, its (batch, head, token) strides)
+    when its D entries are contiguous and no stride is below D (e.g. a transposed view of a
+    (B, T, H, D) projection: no copy), else (a contiguous copy, None)."""
+    t = t.detach()
+    D, st = t.shape[3], t.stride()
+    if (t.stride(3) == 1 or D == 1) and min(st[:3]) >= D and not t.is_contiguous():
+        return t, tuple(st[:3])
+    return t.contiguous(), None
+
+
+def _buf(t, strides):
+    """What the descriptor's pointer for t is: the tensor's address in its layout, or a view."""
+    return _core.RawF32(t.data_ptr()) if strides is not None else _np(t)
+
+
 class _Attention(Function):
     @staticmethod
     def forward(ctx, q, k, v, ranges, ts, alpha, kind, temperature, eval_mode, scale, causal,
                 key_len):
-        qc, kc, vc = (t.detach().contiguous() for t in (q, k, v))
+        (qc, qs), (kc, ks), (vc, vs) = (_in_place(t) for t in (q, k, v))
+        ctx.strides = (qs, ks, vs)
         ctx.norm_args = dict(temperature=temperature, eval=eval_mode,
                              alpha=float(alpha) if kind == ENTMAX else 1.5,
                              ranges=_params_np(ranges, "ranges") if kind == MULTIMAX else None,
                              ts=_params_np(ts, "ts") if kind == MULTIMAX else None)
         ctx.kind = kind
-        ctx.at = _core.Attn(tuple(qc.shape), tuple(kc.shape), scale, causal, key_len)
+        ctx.at = _core.Attn(tuple(qc.shape), tuple(kc.shape), scale, causal, key_len,
+                            strides=(qs, ks, vs, None))
         nd = _core.Norm(kind, **ctx.norm_args)
-        out = torch.empty_like(qc)
+        out = torch.empty(qc.shape, dtype=torch.float32)
         stats = torch.empty(tuple(qc.shape[:3]) + (_core.ATTN_STATS,), dtype=torch.float32)
-        _core.attn_forward(ctx.at, nd, _np(out), _np(stats), _np(qc), _np(kc), _np(vc))
+        _core.attn_forward(ctx.at, nd, _np(out), _np(stats), _buf(qc, qs), _buf(kc, ks),
+                           _buf(vc, vs))
         ctx.save_for_backward(qc, kc, vc, out, stats)
         ctx.param_like = (ranges, ts, alpha)
         return out
@@ -309,10 +328,15 @@ class _Attention(Function):
     def backward(ctx, dout):
         qc, kc, vc, out, stats = ctx.saved_tensors
         doutc = dout.to(torch.float32).contiguous()
-        dq, dk, dv = torch.empty_like(qc), torch.empty_like(kc), torch.empty_like(vc)
+        qs, ks, vs = ctx.strides
+        # the gradients come in their inputs' layouts (the library writes dq like q, ...)
+        dq, dk, dv = (torch.empty_strided(t.shape, t.stride(), dtype=torch.float32)
+                      if st is not None else torch.empty_like(t)
+                      for t, st in ((qc, qs), (kc, ks), (vc, vs)))
         nd = _core.Norm(ctx.kind, **ctx.norm_args)
-        g = _core.attn_backward(ctx.at, nd, _np(dq), _np(dk), _np(dv), _np(doutc), _np(out),
-                                _np(stats), _np(qc), _np(kc), _np(vc))
+        g = _core.attn_backward(ctx.at, nd, _buf(dq, qs), _buf(dk, ks), _buf(dv, vs),
+                                _np(doutc), _np(out), _np(stats), _buf(qc, qs), _buf(kc, ks),
+                                _buf(vc, vs))
         ranges, ts, alpha = ctx.param_like
         need = ctx.needs_input_grad
         dranges = _grad_like(g["ranges"], ranges) if need[3] else None
@@ -332,7 +356,9 @@ def multimax_attention(q, k, v, norm="multimax", ranges=None, ts=None, scale=Non
     (alpha, float or one-element tensor, with gradient), 'evsoftmax' (training).
     scale: default 1/sqrt(D). causal: key j visible to query i iff j <= i + Tk - Tq.
     key_len: (B,) visible keys per batch item (padding), a tensor or a sequence of ints.
-    A query with no visible key gets zeros."""
+    A query with no visible key gets zeros. Strided views whose last dimension is contiguous
+    (e.g. x.view(B, T, H, D).transpose(1, 2)) are read in place, without a copy, and their
+    gradients come back in the same layout."""
     kind = _core.KIND_NAMES.get(norm) if isinstance(norm, str) else norm
     if kind is None:
         raise ValueError(f"multimax: unknown normalizer {norm!r}")

@@ -11,7 +11,7 @@ import torch
 import multimax as mm
 from bindlib import close, close_param, multimax_official, multimax_param_mag, sigma_official
 
-R, T = [-1.0, 2.0, -0.5, 1.5], [0.4, -0.3, 0.1, -0.05]
+R, T_ = [-1.0, 2.0, -0.5, 1.5], [0.4, -0.3, 0.1, -0.05]
 # (B, H, Tq, Tk, D, causal, key_len)
 SHAPES = {
     "self-causal": (2, 3, 19, 19, 16, True, None),
@@ -60,7 +60,7 @@ def test_attention_against_torch(norm, shape):
     q, k, v, dout = (torch.randn(*s, generator=g) for s in
                      ((B, H, Tq, D), (B, H, Tk, D), (B, H, Tk, D), (B, H, Tq, D)))
     q = q * 2
-    r0, t0 = torch.tensor(R, dtype=torch.float64), torch.tensor(T, dtype=torch.float64)
+    r0, t0 = torch.tensor(R, dtype=torch.float64), torch.tensor(T_, dtype=torch.float64)
     kl = torch.tensor(key_len) if key_len is not None else None
 
     ins = [x.clone().requires_grad_() for x in (q, k, v)]
@@ -123,3 +123,27 @@ def test_attention_errors():
         mm.multimax_attention(q, q, q.masked_fill(q > 1, float("nan")), norm="softmax")
     half = mm.multimax_attention(q.half(), q.half(), q.half(), norm="sparsemax")
     assert half.dtype == torch.float16
+
+
+@pytest.mark.parametrize("norm", ["multimax", "softmax", "entmax15"])
+def test_attention_strided_views_in_place(norm):
+    """q, k, v as views of a fused (B, T, 3, H, D) projection (the transposes PyTorch code
+    makes) give the same out and gradients, bit for bit, as contiguous copies: the library
+    reads them in place through the descriptor's layouts, and writes dq, dk, dv in the
+    same layouts."""
+    B, T, H, D = 2, 13, 3, 8
+    g = torch.Generator().manual_seed(5)
+    qkv = torch.randn(B, T, 3, H, D, generator=g, requires_grad=True)
+    dout = torch.randn(B, H, T, D, generator=g)
+    r, t = torch.tensor(R, dtype=torch.float64), torch.tensor(T_, dtype=torch.float64)
+    views = [qkv[:, :, i].transpose(1, 2) for i in range(3)]  # (B, H, T, D), not contiguous
+    assert not any(x.is_contiguous() for x in views)
+    out = mm.multimax_attention(*views, norm=norm, ranges=r, ts=t, causal=True)
+    out.backward(dout)
+    flat = [x.detach().contiguous().requires_grad_() for x in views]
+    ref = mm.multimax_attention(*flat, norm=norm, ranges=r, ts=t, causal=True)
+    ref.backward(dout)
+    assert torch.equal(out, ref), f"{norm}: out differs between views and copies"
+    for i, name in enumerate("qkv"):
+        assert torch.equal(qkv.grad[:, :, i].transpose(1, 2), flat[i].grad), \
+            f"{norm}: d{name} differs between views and copies"
