@@ -405,4 +405,27 @@ static inline vd vlogd(vd x) {
     return e * 6.93147180369123816490e-01 - ((hfsq - lo) - f);
 }
 
+/* AVX2: an 8 x 8 block of floats transposed in registers (r[i] = row i in, column i out):
+ * unpack, shuffle, lane permute, 24 shuffles. */
+#if MMX_VW == 8 && defined(__AVX2__)
+#define MMX_HAVE_VTR8 1
+static inline __attribute__((always_inline)) void vtr8(vf r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps((__m256)r[i], (__m256)r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps((__m256)r[i], (__m256)r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = (vf)_mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = (vf)_mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+#endif
+
 #endif
