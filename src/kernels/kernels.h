@@ -138,9 +138,9 @@ typedef struct {
     void (*exp)(float *y, const float *x, int64_t n);
     void (*log)(float *y, const float *x, int64_t n);
     void (*exp_f64)(double *y, const double *x, int64_t n);
-    /* GELU of the training engine (math_slots.inc): y = x Phi(x); dx = dy (Phi + x phi). */
-    void (*gelu_fwd)(float *y, const float *x, int64_t n);
-    void (*gelu_bwd)(float *dx, const float *dy, const float *x, int64_t n);
+    /* GELU of the training engine (math_slots.inc): y = x Phi(x) and, with d != NULL, the
+     * derivative d = Phi(x) + x phi(x) for the backward (d may alias x). */
+    void (*gelu_fwd)(float *y, float *d, const float *x, int64_t n);
     void (*log_f64)(double *y, const double *x, int64_t n);
 
     /* The training engine's kernels (nn_slots.inc). LayerNorm over rows of c floats:

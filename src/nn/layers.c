@@ -161,20 +161,19 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
  * ISA chosen at run time) over chunks of 4096 values. */
 #define GELU_CHUNK 4096
 
-void nn_gelu_forward(float *y, const float *x, int64_t n)
+void nn_gelu_forward(float *y, float *d, const float *x, int64_t n)
 {
     const mmx_kernels *k = mmx_kernels_active();
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i += GELU_CHUNK)
-        k->gelu_fwd(y + i, x + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
+        k->gelu_fwd(y + i, d ? d + i : NULL, x + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
 }
 
-void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n)
+void nn_gelu_backward(float *dx, const float *dy, const float *d, int64_t n)
 {
-    const mmx_kernels *k = mmx_kernels_active();
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i += GELU_CHUNK)
-        k->gelu_bwd(dx + i, dy + i, x + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = dy[i] * d[i];
 }
 
 void nn_add(float *y, const float *a, const float *b, int64_t n)

@@ -37,10 +37,12 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
                            int64_t n, int64_t c);
 
 /* GELU as PyTorch's default (erf form): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, with erf to
- * 1.5e-7 absolute (SIMD kernel, see math_slots.inc)    y, x: (N) */
-void nn_gelu_forward(float *y, const float *x, int64_t n);
-/* dx = dy (Phi(x) + x phi(x)) (overwrites dx) */
-void nn_gelu_backward(float *dx, const float *dy, const float *x, int64_t n);
+ * 1.5e-7 absolute (SIMD kernel, see math_slots.inc); with d != NULL also its derivative
+ * d = Phi(x) + x phi(x) for the backward (d may alias x: the pre-activation is not needed
+ * once d is kept)    y, d, x: (N) */
+void nn_gelu_forward(float *y, float *d, const float *x, int64_t n);
+/* dx = dy d, d from nn_gelu_forward (overwrites dx) */
+void nn_gelu_backward(float *dx, const float *dy, const float *d, int64_t n);
 
 /* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] w[r, j] over n rows of c columns, in
  * double (float over 128 rows, then double), in a fixed order: the result does not depend on

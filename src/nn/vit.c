@@ -71,7 +71,7 @@ static mmx_status block_forward(vit_model *m, int l, float *xnext, int batch, in
     nn_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->xmid, p->ln2_w, p->ln2_b, N, C,
                          VIT_LN_EPS);
     nn_linear_forward(a->h1, a->ln2, p->fc1_w, p->fc1_b, N, C, M);
-    nn_gelu_forward(a->h2, a->h1, N * M);
+    nn_gelu_forward(a->h2, train ? a->h1 : NULL, a->h1, N * M); /* h1 := GELU'(h1) */
     nn_linear_forward_add(xnext, a->h2, p->fc2_w, p->fc2_b, a->xmid, N, M, C);
     return MMX_OK;
 }
@@ -141,7 +141,7 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     int64_t B = batch, T = m->tokens, C = m->cfg.dim, N = B * T, M = m->hidden;
     /* dxio holds d(block output) on entry and d(block input) on exit; it is also d(xmid). */
     nn_linear_backward(m->dh2, 0.0f, G(p->fc2_w), G(p->fc2_b), dxio, a->h2, p->fc2_w, N, M, C);
-    nn_gelu_backward(m->dh1, m->dh2, a->h1, N * M);
+    nn_gelu_backward(m->dh1, m->dh2, a->h1, N * M); /* h1 holds GELU' (forward) */
     nn_linear_backward(m->dln, 0.0f, G(p->fc1_w), G(p->fc1_b), m->dh1, a->ln2, p->fc1_w, N, C, M);
     nn_layernorm_backward(dxio, G(p->ln2_w), G(p->ln2_b), m->dattm, m->dln, a->xmid, a->ln2_mean,
                           a->ln2_rstd, p->ln2_w, N, C);

@@ -82,7 +82,7 @@ typedef struct {
     float *attm;         /* (N, C) attention output, written merged (B, T, H, D)      */
     float *xmid;         /* (N, C) x + proj(attm)                                    */
     float *ln2;          /* (N, C)       */ float *ln2_mean, *ln2_rstd; /* (N)      */
-    float *h1;           /* (N, M) fc1 output (before GELU)                          */
+    float *h1;           /* (N, M) fc1 output; after a training forward, GELU'(fc1 output) */
     float *h2;           /* (N, M) GELU(h1)                                          */
 } vit_block_acts;
 
@@ -144,12 +144,12 @@ mmx_status vit_forward(vit_model *m, const float *img, const int32_t *labels, in
  * overwritten with the gradient of the mean loss. */
 mmx_status vit_backward(vit_model *m, const int32_t *labels, int batch, double label_smoothing);
 
-/* The normalizer of block l's attention (its MultiMax scalars widened into rd, td: 4 doubles
- * each, which must outlive the descriptor); train = 0 gives EvSoftMax's evaluation mode. */
 /* The attention descriptor of a batch: q, k, v at qkv + 0, C, 2C of (N, 3C) rows, the output
  * and its gradient as (N, C) rows (layouts of the merged (B, T, H, D) forms). */
 mmx_attn vit_attn_desc(const vit_model *m, int batch);
 
+/* The normalizer of block l's attention (its MultiMax scalars widened into rd, td: 4 doubles
+ * each, which must outlive the descriptor); train = 0 gives EvSoftMax's evaluation mode. */
 mmx_norm vit_attn_norm(const vit_model *m, int l, double *rd, double *td, int train);
 
 /* Predicted class of each image of the last forward: arg max of the head normalizer's
