@@ -1,7 +1,7 @@
 /*
  * The fused attention's tile products: the kernel table's tile_gemm (operands read in place,
  * no packing) for head dimensions up to MMX_ATTN_OWN_GEMM_MAXD, else OpenBLAS's sgemm.
- * MMX_ATTN_BLAS=1 in the environment forces sgemm (for comparisons; read once).
+ * MMX_ATTN_BLAS=1 in the environment forces sgemm (for comparisons).
  */
 #include <stdlib.h>
 
@@ -10,12 +10,8 @@
 #include "attn/attn.h"
 
 int attn_own_gemm(const mmx_kernels *k, int64_t dim) {
-    static int forced_blas = -1;
-    if (forced_blas < 0) {
-        const char *e = getenv("MMX_ATTN_BLAS");
-        forced_blas = e && e[0] && e[0] != '0';
-    }
-    return !forced_blas && k->tile_gemm && dim <= MMX_ATTN_OWN_GEMM_MAXD;
+    const char *e = getenv("MMX_ATTN_BLAS"); /* read per call: no shared state between threads */
+    return !(e && e[0] && e[0] != '0') && k->tile_gemm && dim <= MMX_ATTN_OWN_GEMM_MAXD;
 }
 
 void attn_mm(const attn_plan *pl, float *c, int64_t ldc, const float *a, int64_t ars,
