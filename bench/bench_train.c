@@ -7,8 +7,8 @@
  * is reported, so a change in machine load hits them alike; "vs softmax" is the ratio of
  * medians from the same rounds. With --peers each of our steps is followed by one PyTorch step
  * of the same normalizer (bench/peers_vit.py --serve, a child process waiting on a pipe), so
- * the speedups compare steps taken under the same load. Prints a table; --json FILE appends JSON lines
- * {"bench":"train","norm","threads","batch","dim","depth","heads","patch","params","ms",
+ * the speedups compare steps taken under the same load. Prints a table; --json FILE appends
+ * JSON lines {"bench":"train","norm","threads","batch","dim","depth","heads","patch","params","ms",
  *  "images_per_s","vs_softmax","peer","peer_ms","peer_images_per_s","speedup_vs_peer",...}.
  */
 #include <stdio.h>

@@ -62,7 +62,8 @@ static const float *tile_t(const float *t, int64_t k0, int64_t D) {
     return t ? t + k0 / MMX_ATTN_BK * D * MMX_ATTN_BK : NULL;
 }
 
-/* A key (value) tile of nk rows (row stride lds) transposed into dst (D x BK), zero up to nk in whole vectors. */
+/* A key (value) tile of nk rows (row stride lds) transposed into dst (D x BK), its columns
+ * zero from nk up to whole vectors. */
 static void pad_t(const attn_plan *pl, float *dst, const float *src, int64_t lds, int64_t nk) {
     const int64_t D = pl->a->dim, np = attn_padv(pl, nk);
     pl->k->transpose(dst, MMX_ATTN_BK, src, lds, nk, D);
