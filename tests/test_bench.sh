@@ -4,24 +4,9 @@
 #   PyTorch peers (bench train --peers runs PyTorch steps interleaved with ours through
 #   bench/peers_vit.py --serve), and bad command lines.
 #   usage: bash tests/test_bench.sh /path/to/multimax
-set -u
-
-BIN=${1:?usage: bash tests/test_bench.sh /path/to/multimax}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-PASS=0
-FAIL=0
+. "$(dirname "$0")/sh_harness.sh" "$@"
 export OPENBLAS_CORETYPE=
 
-ok() { PASS=$((PASS + 1)); }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL: $1"
-    echo "  exit=$RC stdout=[$(tail -c 1500 "$TMP/out")]"
-    echo "  stderr=[$(tail -c 1500 "$TMP/err")]"
-}
-check() { local name=$1; shift; if "$@"; then ok; else bad "$name"; fi; }
-run() { "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?; }
 # every line of a JSON-lines file has every key named
 keys() {
     local f=$1; shift
@@ -80,5 +65,4 @@ check "bench attn --pass sideways: exit 2, names the value" eval '[ "$RC" = 2 ] 
 run bench norms --shapes 12
 check "bench norms --shapes 12: exit 2" [ "$RC" = 2 ]
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary

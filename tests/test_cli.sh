@@ -4,28 +4,9 @@
 # Expected values are independent of the library: closed forms computed here with awk,
 # or the paper's numbers (Zhou et al. 2024, SPEC.md section 4). Exits non-zero on any
 # failure; the last line is "N passed, M failed".
-set -u
-
-BIN=${1:?usage: bash tests/test_cli.sh /path/to/multimax}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-PASS=0
-FAIL=0
+. "$(dirname "$0")/sh_harness.sh" "$@"
 MM_RANGES=0,5,0,0
 MM_TS=-20,-0.734,0,0
-
-ok() { PASS=$((PASS + 1)); }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL: $1"
-    echo "  exit=$RC stdout=[$OUT]"
-    echo "  stderr=[$ERR]"
-}
-check() { # name, then a command that must succeed
-    local name=$1
-    shift
-    if "$@"; then ok; else bad "$name"; fi
-}
 
 # run INPUT ARGS...: runs the program with INPUT on stdin; sets OUT, ERR, RC.
 run() {
@@ -268,5 +249,4 @@ run '' examples
 check "examples: exit 0, < 100 lines, hand-set multimax M ~ 0.74" \
     eval '[ "$RC" = 0 ] && [ "$(lines "$OUT")" -lt 100 ] && has "$OUT" "M = 0.74"'
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary

@@ -4,23 +4,7 @@
 #   corrupted and mismatched checkpoints (clear error, nothing overwritten), eval, analyze and
 #   demo outputs, and bad command lines / missing data.
 #   usage: bash tests/test_train.sh /path/to/multimax
-set -u
-
-BIN=${1:?usage: bash tests/test_train.sh /path/to/multimax}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-PASS=0
-FAIL=0
-
-ok() { PASS=$((PASS + 1)); }
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL: $1"
-    echo "  exit=$RC stdout=[$(head -c 2000 "$TMP/out")]"
-    echo "  stderr=[$(head -c 2000 "$TMP/err")]"
-}
-check() { local name=$1; shift; if "$@"; then ok; else bad "$name"; fi; }
-run() { "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?; }
+. "$(dirname "$0")/sh_harness.sh" "$@"
 has() { grep -q -- "$2" "$1"; }
 
 # A tiny model and data slice: 8 steps per epoch, 2 epochs.
@@ -106,5 +90,4 @@ check "missing data: exit 1, names the package" eval '[ "$RC" = 1 ] && has "$TMP
 run train vit --help
 check "train vit --help lists the flags" eval '[ "$RC" = 0 ] && has "$TMP/out" "--resume" && has "$TMP/out" "--head-norm"'
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary

@@ -70,12 +70,8 @@ void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_
  * parallel region). MMX_NN_SPLIT=0 makes it one sgemm over all rows, threaded by OpenBLAS. */
 static int split_rows(void)
 {
-    static int v = -1; /* read once; a race only stores the same value */
-    if (v < 0) {
-        const char *e = getenv("MMX_NN_SPLIT");
-        v = !(e && e[0] == '0');
-    }
-    return v;
+    const char *e = getenv("MMX_NN_SPLIT"); /* read per call: no shared state between threads */
+    return !(e && e[0] == '0');
 }
 
 static void rows_sgemm(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, const float *a,
