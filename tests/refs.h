@@ -57,6 +57,18 @@ static inline double ref_dsigma(int order, const double *ranges, const double *t
     return s;
 }
 
+/* The sum of |terms| of d sigma / dx: the scale of the float rounding error of any way of
+ * evaluating it (terms may cancel, so |sigma'| alone can be far smaller). */
+static inline double ref_dsigma_mag(int order, const double *ranges, const double *ts, double x)
+{
+    double s = 1.0;
+    for (int n = 1; n <= order; n++) {
+        if (x < ranges[2 * n - 2]) s += n * fabs(ts[2 * n - 2]) * pow(ranges[2 * n - 2] - x, n - 1);
+        if (x > ranges[2 * n - 1]) s += n * fabs(ts[2 * n - 1]) * pow(x - ranges[2 * n - 1], n - 1);
+    }
+    return s;
+}
+
 static inline void ref_multimax(double *p, const double *x, int64_t n, int order,
                                 const double *ranges, const double *ts)
 {

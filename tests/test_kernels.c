@@ -58,14 +58,15 @@ static double maxabs(const double *a, int64_t n) {
     return m;
 }
 
-/* sigma'(x) and the weight each entry's upstream gradient gets in float: the backward computes
- * w (dy - dot) with w = y sigma'(x) (softmax family) or y^(2-alpha) (entmax family), so its
- * float error is about eps w (|dy| + |dot|) however small the exact result is. */
+/* The weight each entry's upstream gradient gets in float: the backward computes w (dy - dot)
+ * with w = y sigma'(x) (softmax family; sigma' sized by the sum of its terms, which may cancel)
+ * or y^(2-alpha) (entmax family), so its float error is about eps w (|dy| + |dot|) however
+ * small the exact result is. */
 static double entry_weight(const t_case *c, double y, double x) {
     switch (c->norm.kind) {
     case MMX_NORM_SOFTMAX: return y / c->norm.temperature;
     case MMX_NORM_MULTIMAX:
-        return x == -INFINITY ? 0.0 : y * fabs(ref_dsigma(c->norm.order, c->norm.ranges, c->norm.ts, x));
+        return x == -INFINITY ? 0.0 : y * ref_dsigma_mag(c->norm.order, c->norm.ranges, c->norm.ts, x);
     case MMX_NORM_EVSOFTMAX: return y;
     case MMX_NORM_SPARSEMAX: return y > 0 ? 1.0 : 0.0;
     case MMX_NORM_ENTMAX15: return sqrt(y);

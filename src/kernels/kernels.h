@@ -25,9 +25,11 @@ typedef struct {
     int order;
     float ranges[2 * MMX_MULTIMAX_MAX_ORDER];
     float ts[2 * MMX_MULTIMAX_MAX_ORDER];
-    /* Filled by mmx_kmod_prepare: sigma's breakpoints and interior maxima (order <= 2). */
+    /* Filled by mmx_kmod_prepare: sigma's breakpoints and interior maxima (order <= 2), and
+     * a radius within which every row is safe (mmx_kmod_safe without its scalar loop). */
     int can_shift, ncrit;
     float crit_x[8], crit_s[8];
+    float safe_r;
 } mmx_kmod;
 
 /* The float modulator of a MULTIMAX descriptor, prepared (order 0 for the other kinds). */

@@ -18,6 +18,8 @@
 
 #define MMX_SHIFT_GAP 8.0 /* probabilities below e^-(87-8) of the max may flush to 0 */
 
+static float safe_radius(const mmx_kmod *m);
+
 static double sig(const mmx_kmod *m, double x) {
     double z = x;
     for (int k = 1; k <= m->order; k++) {
@@ -46,6 +48,7 @@ static void add_crit(mmx_kmod *m, double x) {
 }
 
 void mmx_kmod_prepare(mmx_kmod *m) {
+    m->safe_r = safe_radius(m);
     m->ncrit = 0;
     m->can_shift = m->order <= 2;
     if (!m->can_shift) return;
@@ -72,7 +75,9 @@ void mmx_kmod_prepare(mmx_kmod *m) {
 static double term_bound(const mmx_kmod *m, double lo, double hi) {
     double s = fabs(lo) + fabs(hi);
     for (int k = 1; k <= m->order; k++) {
-        double u = fmax(m->ranges[2 * k - 2] - lo, 0.0), v = fmax(hi - m->ranges[2 * k - 1], 0.0);
+        double u = m->ranges[2 * k - 2] - lo, v = hi - m->ranges[2 * k - 1];
+        u = u > 0 ? u : 0.0; /* not fmax: a libm call per row where it is not inlined */
+        v = v > 0 ? v : 0.0;
         double uk = u, vk = v;
         for (int j = 1; j < k; j++) uk *= u, vk *= v;
         s += (1.0 + k * fabs(m->ts[2 * k - 2])) * (uk + u + 1.0) +
@@ -81,13 +86,22 @@ static double term_bound(const mmx_kmod *m, double lo, double hi) {
     return s;
 }
 
+/* The largest power of 2 (up to 2^20) with term_bound(-r, r) < 1e30, or 0. */
+static float safe_radius(const mmx_kmod *m) {
+    for (double r = 1048576.0; r >= 1.0; r *= 0.5)
+        if (term_bound(m, -r, r) < 1e30) return (float)r;
+    return 0.0f;
+}
+
 int mmx_kmod_safe(const mmx_kmod *m, float xmin, float xmax) {
+    /* term_bound grows as lo falls and hi rises, so [-safe_r, safe_r] covers the common case */
+    if (xmin >= -m->safe_r && xmax <= m->safe_r) return 1;
     return term_bound(m, xmin, xmax) < 1e30; /* sums of such terms stay finite in float */
 }
 
 int mmx_kmod_shift(const mmx_kmod *m, float xmin, float xmax, float *shift) {
     if (!m->can_shift || !mmx_kmod_safe(m, xmin, xmax)) return 0;
-    double lower = fmax(sig(m, xmin), sig(m, xmax)), best = lower;
+    double s0 = sig(m, xmin), s1 = sig(m, xmax), lower = s0 > s1 ? s0 : s1, best = lower;
     for (int i = 0; i < m->ncrit; i++)
         if (m->crit_x[i] > xmin && m->crit_x[i] < xmax && m->crit_s[i] > best) best = m->crit_s[i];
     if (!(best - lower <= MMX_SHIFT_GAP)) return 0;

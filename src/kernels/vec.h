@@ -140,6 +140,52 @@ static inline double vhsum(vf v) {
 /* Lanes that are NaN or +inf (the values the library rejects). */
 static inline vi vbad(vf v) { return (v != v) | (v == vset(INFINITY)); }
 
+/* Input checks accumulated over a row: `f |= vflag_bad(v)` per vector, vflag_any(f) at the
+ * end. On AVX-512 a mask register and one vfpclassps per test (the generic comparisons cost
+ * ~6 instructions there: each goes through a vector and back to a mask); elsewhere lane
+ * vectors. vflag_bad: NaN or +inf; vflag_nonfinite: NaN or +-inf. */
+#if MMX_VW == 16 && defined(__AVX512F__) && defined(__AVX512DQ__)
+typedef __mmask16 vflag;
+static inline vflag vflag_none(void) { return 0; }
+static inline vflag vflag_bad(vf v) { return _mm512_fpclass_ps_mask((__m512)v, 0x89); }
+static inline vflag vflag_nonfinite(vf v) { return _mm512_fpclass_ps_mask((__m512)v, 0x99); }
+static inline int vflag_any(vflag f) { return f != 0; }
+#else
+typedef vi vflag;
+static inline vflag vflag_none(void) { return (vi){0}; }
+static inline vflag vflag_bad(vf v) { return vbad(v); }
+static inline vflag vflag_nonfinite(vf v) { return vbad(v) | (v == vset(-INFINITY)); }
+static inline int vflag_any(vflag f) { return vany(f); }
+#endif
+
+/* x where x is -inf (a masked score), else z: keeps masked lanes masked through arithmetic
+ * that would turn -inf into NaN. And min(lo, v) over the lanes where v is not -inf. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vkeep_neginf(vf x, vf z) {
+    __mmask16 k = _mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
+    return (vf)_mm512_mask_mov_ps((__m512)z, k, (__m512)x);
+}
+static inline vf vmin_finite(vf lo, vf v) {
+    __mmask16 k = _mm512_cmp_ps_mask((__m512)v, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ);
+    return (vf)_mm512_mask_min_ps((__m512)lo, k, (__m512)lo, (__m512)v);
+}
+#else
+static inline vf vkeep_neginf(vf x, vf z) { return vsel(x == vset(-INFINITY), x, z); }
+static inline vf vmin_finite(vf lo, vf v) {
+    return vmin(lo, vsel(v == vset(-INFINITY), vset(INFINITY), v));
+}
+#endif
+
+/* c > 0 ? a : 0, lane-wise (a gated gradient). */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vpos_or0(vf c, vf a) {
+    __mmask16 k = _mm512_cmp_ps_mask((__m512)c, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return (vf)_mm512_maskz_mov_ps(k, (__m512)a);
+}
+#else
+static inline vf vpos_or0(vf c, vf a) { return (vf)((vi)a & (c > vset(0.0f))); }
+#endif
+
 /*
  * exp(x) in float32. Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial
  * for e^r (Cephes coefficients), scaled by 2^n. Error on every float of [-87.33, 88.37]
