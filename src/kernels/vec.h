@@ -154,7 +154,10 @@ static inline int vflag_any(vflag f) { return f != 0; }
 typedef vi vflag;
 static inline vflag vflag_none(void) { return (vi){0}; }
 static inline vflag vflag_bad(vf v) { return vbad(v); }
-static inline vflag vflag_nonfinite(vf v) { return vbad(v) | (v == vset(-INFINITY)); }
+static inline vflag vflag_nonfinite(vf v) { /* exponent all ones: +-inf, NaN */
+    const vi expo = (vi)vset(0.0f) + 0x7f800000;
+    return ((vi)v & expo) == expo;
+}
 static inline int vflag_any(vflag f) { return vany(f); }
 #endif
 
