@@ -149,6 +149,49 @@ static void test_errors(void) {
     prob_free(&p);
 }
 
+/* The input scan goes over groups of tokens: with T = 130 (three groups) and heads adjacent,
+ * a bad value in an early token of a late head is later in (b, h, t, d) order than one in a
+ * late token of an early head; the one named is the first in that order, in one group or
+ * across groups, and the padding between tokens is never read. */
+static void test_scan_groups(void) {
+    t_prob p;
+    const int64_t T = 130;
+    prob_init(&p, 1, 3, T, T, 8, 0, NULL);
+    t_rng rng = t_rng_seed(9);
+    prob_fill(&p, &rng, 1.0);
+    mmx_attn a = p.a;
+    t_strided q = strided(&a, T);
+    put(&q, &a, T, p.q);
+    memcpy(a.q_stride, q.st, sizeof q.st);
+    mmx_norm nm = mmx_norm_softmax(1.0);
+    size_t fb = 0;
+    CHECK_STATUS(mmx_attn_workspace_size(&a, &nm, 0, &fb), MMX_OK);
+    void *w = t_malloc(fb);
+    float *out = t_malloc((size_t)p.nq * 4);
+    const int64_t cases[3][2][2] = {{{2, 3}, {0, 100}},  /* (h, t) pairs: across groups */
+                                    {{2, 3}, {0, 10}},   /* within group 0 */
+                                    {{1, 129}, {2, 0}}}; /* the last token vs the first */
+    for (int c = 0; c < 3; c++) {
+        int64_t f[2];
+        for (int i = 0; i < 2; i++) {
+            f[i] = (cases[c][i][0] * T + cases[c][i][1]) * 8 + 5;
+            q.p[at(&q, &a, T, f[i])] = i ? INFINITY : NAN;
+        }
+        int first = f[1] < f[0];
+        q.p[at(&q, &a, T, 0) + 3 * 8] = NAN; /* padding after token 0's heads: never read */
+        T_CTX("scan groups case %d", c);
+        CHECK_STATUS(mmx_attn_forward(&a, &nm, out, NULL, q.p, p.k, p.v, w, fb), MMX_ERR_VALUE);
+        char want[96];
+        snprintf(want, sizeof want, "flat index %lld (b*H+h = %lld, t = %lld, d = 5)",
+                 (long long)f[first], (long long)cases[c][first][0], (long long)cases[c][first][1]);
+        CHECKF(strstr(mmx_last_error(), want) != NULL, "message: %s (expected '%s')", mmx_last_error(), want);
+        for (int i = 0; i < 2; i++) q.p[at(&q, &a, T, f[i])] = p.q[f[i]];
+        CHECK_STATUS(mmx_attn_forward(&a, &nm, out, NULL, q.p, p.k, p.v, w, fb), MMX_OK);
+    }
+    free(q.p), free(w), free(out);
+    prob_free(&p);
+}
+
 int main(void) {
     attn_test_init();
     static const int32_t kl[3] = {47, 0, 20};
@@ -160,5 +203,6 @@ int main(void) {
         layout_case(&g_norms[n], 1, 1, 7, 65, 80, 1, NULL, s + 3);   /* Tq < Tk, D = 80 */
     }
     test_errors();
+    test_scan_groups();
     return t_summary();
 }

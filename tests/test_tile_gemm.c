@@ -6,6 +6,7 @@
  *   with guard entries around C (row padding and past the end) that must stay untouched;
  * - transpose: every entry moved exactly, guards around the destination untouched;
  * - first_nonfinite: the first NaN / +inf / -inf found at every position class, or -1;
+ *   any_nonfinite_rows: a bad value found at any (row, col), gaps between rows not read;
  * - rows_dot: row-wise dot products against double.
  */
 #include <float.h>
@@ -128,6 +129,31 @@ static void check_first_nonfinite(const mmx_kernels *k) {
     free(x);
 }
 
+/* any_nonfinite_rows: 0 on finite rows (huge, denormal), 1 for a bad value at any (row, col)
+ * of the rows, and the gaps between rows (stride > len) never read. */
+static void check_any_nonfinite_rows(const mmx_kernels *k) {
+    const int64_t lens[] = {1, 7, 16, 17, 33, 128}, rows = 5;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const int64_t len = lens[li], ld = len + 3;
+        float *x = malloc(sizeof(float) * (size_t)(rows * ld));
+        for (int64_t i = 0; i < rows * ld; i++) x[i] = i % ld >= len ? NAN : i % 2 ? 3.4e38f : -1e-40f;
+        T_CTX("any_nonfinite_rows [%s] len=%lld", k->isa, (long long)len);
+        CHECK_EQ_INT(k->any_nonfinite_rows(x, len, ld, rows), 0);
+        CHECK_EQ_INT(k->any_nonfinite_rows(x, len, ld, 0), 0);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < len; j += 1 + j / 4) {
+                float keep = x[r * ld + j];
+                x[r * ld + j] = (r + j) % 3 == 0 ? NAN : (r + j) % 3 == 1 ? INFINITY : -INFINITY;
+                T_CTX("any_nonfinite_rows [%s] len=%lld at (%lld, %lld)", k->isa, (long long)len,
+                      (long long)r, (long long)j);
+                CHECK_EQ_INT(k->any_nonfinite_rows(x, len, ld, rows), 1);
+                CHECK_EQ_INT(k->any_nonfinite_rows(x, len, ld, r), 0); /* rows before it only */
+                x[r * ld + j] = keep;
+            }
+        free(x);
+    }
+}
+
 int main(void) {
     const int64_t ms[] = {1, 2, 5, 6, 7, 12, 13, 49, 64};
     const int64_t ns[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 64, 80, 128};
@@ -145,6 +171,7 @@ int main(void) {
         for (size_t a = 0; a < sizeof tr / sizeof tr[0]; a++)
             for (size_t b = 0; b < sizeof tr / sizeof tr[0]; b++) check_transpose(k, tr[a], tr[b]);
         check_first_nonfinite(k);
+        check_any_nonfinite_rows(k);
         for (int64_t n = 1; n <= 40; n += 3) check_rows_dot(k, n, &rng);
         check_rows_dot(k, 80, &rng);
         check_shape(k, 64, 128, 256, 1, 1, &rng);

@@ -144,9 +144,11 @@ static inline int64_t attn_padv(const attn_plan *pl, int64_t n) {
 
 /* The backward item's pieces: (b, h), its query blocks [qb0, qb1), and where its dk, dv go:
  * dkb, dvb point at the head's first key row, with row strides *lddk, *lddv (its own
- * contiguous slices when groups > 1, else dk, dv in their layouts); zeroed here. */
+ * contiguous slices when groups > 1, else dk, dv in their layouts); zeroed here if `zero`
+ * (the flash path instead lets its first query block write them: D-float memsets per key
+ * cost ~1% of a ViT training step). */
 void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,
                          int64_t *qb1, float **dkb, float **dvb, int64_t *lddk, int64_t *lddv,
-                         float *dk, float *dv);
+                         float *dk, float *dv, int zero);
 
 #endif

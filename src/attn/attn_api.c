@@ -140,31 +140,51 @@ mmx_status mmx_attn_workspace_size(const mmx_attn *a, const mmx_norm *norm, int 
 /* NaN / +-inf in a (B, H, t, D) tensor of layout l: the first one in (b, h, t, d) order is
  * named. The tensor is scanned as runs of contiguous floats (the whole tensor when it is
  * contiguous, a token's H*D when heads are adjacent, else a row's D), in threads; the
- * smallest logical index found wins, so the message does not depend on the thread count. */
+ * smallest logical index found wins, so the message does not depend on the thread count.
+ * Strided runs go to the kernel in groups of up to CHECK_GROUP tokens (one call per group:
+ * a call per 128-float run cost more than the scan); a group with a hit is rescanned run by
+ * run for the exact index. */
+#define CHECK_GROUP 64
+
+/* The first bad entry of run r (token tt of prefix r / t) as a flat index, or INT64_MAX. */
+static int64_t check_run(const mmx_kernels *k, const float *x, attn_lay l, int heads_adj,
+                         int64_t H, int64_t D, int64_t t, int64_t r) {
+    int64_t off = heads_adj ? attn_off(l, r / t, 0, r % t) : attn_off(l, r / t / H, r / t % H, r % t);
+    int64_t j = k->first_nonfinite(x + off, heads_adj ? H * D : D);
+    if (j < 0) return INT64_MAX;
+    return heads_adj ? ((r / t * H + j / D) * t + r % t) * D + j % D : r * D + j;
+}
+
 static mmx_status check_tensor(const char *fn, const char *name, const float *x,
                                const mmx_attn *a, attn_lay l, int64_t t) {
     if (!x) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", name);
     const mmx_kernels *k = mmx_kernels_active();
     const int64_t D = a->dim, H = a->heads, total = a->batch * H * t * D;
     const int contig = l.t == D && l.h == t * D && l.b == H * t * D, heads_adj = l.h == D;
-    /* run r: contiguous (chunks of 64 Ki floats), heads_adj (token (b, tt)), else row (b, h, tt) */
-    const int64_t chunk = (int64_t)1 << 16;
-    const int64_t runs = contig ? (total + chunk - 1) / chunk : heads_adj ? a->batch * t : a->batch * H * t;
+    /* item g: contiguous (chunk of 64 Ki floats), else tokens [tc, tc + CHECK_GROUP) of one
+     * prefix (b for heads_adj, runs of H*D; (b, h) otherwise, runs of D) */
+    const int64_t chunk = (int64_t)1 << 16, prefixes = heads_adj ? a->batch : a->batch * H;
+    const int64_t per = (t + CHECK_GROUP - 1) / CHECK_GROUP;
+    const int64_t items = contig ? (total + chunk - 1) / chunk : prefixes * per;
     int64_t best = INT64_MAX;
 #ifdef MMX_HAVE_OPENMP
 #pragma omp parallel for schedule(static) reduction(min : best) num_threads(mmx_get_num_threads())
 #endif
-    for (int64_t r = 0; r < runs; r++) {
-        int64_t off, len, flat;
-        if (contig) off = r * chunk, len = total - off < chunk ? total - off : chunk;
-        else if (heads_adj) off = attn_off(l, r / t, 0, r % t), len = H * D;
-        else off = attn_off(l, r / t / H, r / t % H, r % t), len = D;
-        int64_t j = k->first_nonfinite(x + off, len);
-        if (j < 0) continue;
-        if (contig) flat = off + j;
-        else if (heads_adj) flat = ((r / t * H + j / D) * t + r % t) * D + j % D;
-        else flat = r * D + j;
-        if (flat < best) best = flat;
+    for (int64_t g = 0; g < items; g++) {
+        if (contig) {
+            int64_t off = g * chunk, len = total - off < chunk ? total - off : chunk;
+            int64_t j = k->first_nonfinite(x + off, len);
+            if (j >= 0 && off + j < best) best = off + j;
+            continue;
+        }
+        const int64_t p = g / per, tt0 = g % per * CHECK_GROUP;
+        const int64_t rows = t - tt0 < CHECK_GROUP ? t - tt0 : CHECK_GROUP;
+        const int64_t off = heads_adj ? attn_off(l, p, 0, tt0) : attn_off(l, p / H, p % H, tt0);
+        if (!k->any_nonfinite_rows(x + off, heads_adj ? H * D : D, l.t, rows)) continue;
+        for (int64_t r = p * t + tt0; r < p * t + tt0 + rows; r++) {
+            int64_t f = check_run(k, x, l, heads_adj, H, D, t, r);
+            if (f < best) best = f;
+        }
     }
     if (best == INT64_MAX) return MMX_OK;
     int64_t row = best / D, bh = row / t;
@@ -245,7 +265,7 @@ mmx_status mmx_attn_forward(const mmx_attn *a, const mmx_norm *norm, float *out,
 
 void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h, int64_t *qb0,
                          int64_t *qb1, float **dkb, float **dvb, int64_t *lddk, int64_t *lddv,
-                         float *dk, float *dv) {
+                         float *dk, float *dv, int zero) {
     const mmx_attn *a = pl->a;
     int64_t g = it % pl->groups, bh = it / pl->groups, kd = a->tk * a->dim, D = a->dim;
     *b = bh / a->heads, *h = bh % a->heads;
@@ -258,7 +278,7 @@ void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h
         *dkb = dk + attn_off(pl->lk, *b, *h, 0), *lddk = pl->lk.t;
         *dvb = dv + attn_off(pl->lv, *b, *h, 0), *lddv = pl->lv.t;
     }
-    for (int64_t t = 0; t < a->tk; t++) {
+    for (int64_t t = 0; zero && t < a->tk; t++) {
         memset(*dkb + t * *lddk, 0, (size_t)D * sizeof(float));
         memset(*dvb + t * *lddv, 0, (size_t)D * sizeof(float));
     }

@@ -145,9 +145,10 @@ void attn_flash_fwd_item(const attn_plan *pl, int64_t it, float *out, float *sta
     }
 }
 
-/* One query block of the backward; returns the first failed query row, or -1. */
-static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, float *dq,
-                               float *dkb, int64_t lddk, float *dvb, int64_t lddv,
+/* One query block of the backward; returns the first failed query row, or -1. The item's
+ * first block (`first`) writes dk, dv (keys it does not see set to zero), the others add. */
+static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, int first,
+                               float *dq, float *dkb, int64_t lddk, float *dvb, int64_t lddv,
                                const float *dout, const float *out, const float *stats,
                                const float *q, const float *k, const float *v,
                                mmx_grad_acc *acc) {
@@ -166,6 +167,10 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w->nv);
     for (int64_t r = 0; kend == 0 && r < rows; r++) /* else the first tile sets dQ */
         memset(dQ + r * ldq, 0, (size_t)D * sizeof *dQ);
+    for (int64_t t = kend; first && t < a->tk; t++) { /* usually none (causal, key_len) */
+        memset(dkb + t * lddk, 0, (size_t)D * sizeof *dkb);
+        memset(dvb + t * lddv, 0, (size_t)D * sizeof *dvb);
+    }
     pl->k->rows_dot(w->dd, dO, O, ldo, rows, D);
     for (int64_t r = 0; r < rows; r++) {
         const float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
@@ -182,9 +187,10 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
         int64_t bad = pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk,
                                            nvt, mod, w->m, l, w->dd, acc->dranges, acc->dts);
         if (bad < rows) return bk.q0 + bad;
-        attn_mm(pl, dvb + k0 * lddv, lddv, w->p, 1, MMX_ATTN_BK, dO, ldo, nk, D, rows, 1.0f, 1);
+        attn_mm(pl, dvb + k0 * lddv, lddv, w->p, 1, MMX_ATTN_BK, dO, ldo, nk, D, rows, 1.0f, !first);
         attn_mm(pl, dQ, ldq, w->s, MMX_ATTN_BK, 1, Kj, ldk, rows, D, nk, pl->alpha, k0 > 0);
-        attn_mm(pl, dkb + k0 * lddk, lddk, w->s, 1, MMX_ATTN_BK, Q, ldq, nk, D, rows, pl->alpha, 1);
+        attn_mm(pl, dkb + k0 * lddk, lddk, w->s, 1, MMX_ATTN_BK, Q, ldq, nk, D, rows, pl->alpha,
+                !first);
     }
     return -1;
 }
@@ -194,13 +200,13 @@ void attn_flash_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
                          const float *k, const float *v, attn_res *res) {
     int64_t b, h, qb0, qb1, lddk, lddv;
     float *dkb, *dvb;
-    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, &lddk, &lddv, dk, dv);
+    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, &lddk, &lddv, dk, dv, 0);
     flash_ws w = carve(pl);
     transpose_head(pl, &w, b * pl->a->heads + h, qb1, k, v);
     for (int64_t qb = qb0; qb < qb1; qb++) {
         attn_block bk = attn_block_at(pl->a, b * pl->a->heads + h, qb * MMX_ATTN_BQ);
-        int64_t bad = flash_bwd_block(pl, &w, bk, dq, dkb, lddk, dvb, lddv, dout, out, stats, q,
-                                      k, v, &pl->acc[it]);
+        int64_t bad = flash_bwd_block(pl, &w, bk, qb == qb0, dq, dkb, lddk, dvb, lddv, dout, out,
+                                      stats, q, k, v, &pl->acc[it]);
         if (bad >= 0) {
             *res = (attn_res){MMX_ERR_VALUE, b, h, bad};
             return;

@@ -191,7 +191,7 @@ void attn_strip_bwd_item(const attn_plan *pl, int64_t it, float *dq, float *dk, 
                          const float *v, attn_res *res) {
     int64_t b, h, qb0, qb1, lddk, lddv;
     float *dkb, *dvb;
-    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, &lddk, &lddv, dk, dv);
+    attn_bwd_item_range(pl, it, &b, &h, &qb0, &qb1, &dkb, &dvb, &lddk, &lddv, dk, dv, 1);
     strip_ws w = carve(pl);
     for (int64_t qb = qb0; qb < qb1; qb++) {
         attn_block bk = attn_block_at(pl->a, b * pl->a->heads + h, qb * MMX_ATTN_BQ);

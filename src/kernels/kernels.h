@@ -124,6 +124,9 @@ typedef struct {
                      int64_t n);
     /* Index of the first NaN or +-inf of x[0, n), or -1 (math_slots.inc). */
     int64_t (*first_nonfinite)(const float *x, int64_t n);
+    /* 1 if rows r < rows of len floats at stride ld hold a NaN or +-inf, else 0: the attention's
+     * input scan over many short runs in one call (math_slots.inc). */
+    int (*any_nonfinite_rows)(const float *x, int64_t len, int64_t ld, int64_t rows);
 
     /* The exact strip path (src/attn/attn_strip.c). rows_max: out[r] = max of row r's first
      * nv[r] entries (-inf if none). sparse_p: a sparse map's p from its threshold, for the

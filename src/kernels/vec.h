@@ -478,15 +478,16 @@ static inline vd vlogd(vd x) {
     return e * 6.93147180369123816490e-01 - ((hfsq - lo) - f);
 }
 
-/* AVX2: an 8 x 8 block of floats transposed in registers (r[i] = row i in, column i out):
- * unpack, shuffle, lane permute, 24 shuffles. */
-#if MMX_VW == 8 && defined(__AVX2__)
+/* AVX2 (also compiled into the AVX-512 build, which has it): an 8 x 8 block of floats
+ * transposed in registers (r[i] = row i in, column i out): unpack, shuffle, lane permute,
+ * 24 shuffles. */
+#if (MMX_VW == 8 || MMX_VW == 16) && defined(__AVX2__)
 #define MMX_HAVE_VTR8 1
-static inline __attribute__((always_inline)) void vtr8(vf r[8]) {
+static inline __attribute__((always_inline)) void vtr8(__m256 r[8]) {
     __m256 t[8], u[8];
     for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps((__m256)r[i], (__m256)r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps((__m256)r[i], (__m256)r[i + 1]);
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
     }
     for (int i = 0; i < 8; i += 4) {
         u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
@@ -495,8 +496,8 @@ static inline __attribute__((always_inline)) void vtr8(vf r[8]) {
         u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
     }
     for (int i = 0; i < 4; i++) {
-        r[i] = (vf)_mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = (vf)_mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
     }
 }
 #endif
