@@ -202,11 +202,11 @@ static inline vf vpos_or0(vf c, vf a) { return (vf)((vi)a & (c > vset(0.0f))); }
 #if MMX_VW == 16 && defined(__AVX512F__)
 /* AVX-512: the same reduction; e^r = 1 + r (1 + r Q(r)) with Q of degree 4, a minimax fit
  * (Remez exchange on the relative error over |r| <= ln2/2, 3.1e-9 before rounding the
- * coefficients to float): 6 fused multiply-adds against the Cephes form's 7. 2^n applied by
- * vscalefps, which also overflows to +inf exactly where exp(x) does (88.72); x is clamped to
- * 88.8 first so +inf gives +inf. Lanes below -87.33 are zeroed by the store mask of the last
- * instruction: 13 instructions against the generic form's ~25 (whose selects cost a
- * mask-to-vector round trip each). NaN stays NaN. */
+ * coefficients to float; dev/exp_minimax.py): 6 fused multiply-adds against the Cephes
+ * form's 7. 2^n applied by vscalefps, which also overflows to +inf exactly where exp(x) does
+ * (88.72); x is clamped to 88.8 first so +inf gives +inf. Lanes below -87.33 are zeroed by
+ * the store mask of the last instruction: 13 instructions against the generic form's ~25
+ * (whose selects cost a mask-to-vector round trip each). NaN stays NaN. */
 static inline vf vexp(vf xv) {
     const __m512 x = _mm512_min_ps(_mm512_set1_ps(88.8f), (__m512)xv); /* NaN: returns x */
     const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_NLT_UQ);
