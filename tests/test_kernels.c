@@ -22,6 +22,10 @@ static const double k_ts[6] = {0.3, -0.2, 0.05, -0.03, 0.01, 0.004};
 static const double k_bump_ranges[4] = {0.0, 0.0, 0.0, 0.0};
 static const double k_bump_ts[4] = {0.0, -2.0, 0.0, 0.0};
 
+/* A wide identity band [-90, 90]: most rows (random, ties, +-80) lie inside it, where the
+ * kernels run the SoftMax path and skip the (exactly zero) modulator terms. */
+static const double k_band_ranges[4] = {-95.0, 90.0, -90.0, 95.0};
+
 typedef struct {
     const char *name;
     mmx_norm norm;
@@ -35,6 +39,7 @@ static int make_cases(t_case *c) {
     c[n++] = (t_case){"multimax o2", mmx_norm_multimax(2, k_ranges, k_ts)};
     c[n++] = (t_case){"multimax o3", mmx_norm_multimax(3, k_ranges, k_ts)};
     c[n++] = (t_case){"multimax bump", mmx_norm_multimax(2, k_bump_ranges, k_bump_ts)};
+    c[n++] = (t_case){"multimax band", mmx_norm_multimax(2, k_band_ranges, k_ts)};
     c[n++] = (t_case){"evsoftmax train", mmx_norm_evsoftmax(0)};
     c[n++] = (t_case){"evsoftmax eval", mmx_norm_evsoftmax(1)};
     c[n++] = (t_case){"sparsemax", mmx_norm_sparsemax()};

@@ -30,6 +30,10 @@ typedef struct {
     int can_shift, ncrit;
     float crit_x[8], crit_s[8];
     float safe_r;
+    /* sigma's identity band [id_lo, id_hi] = [max b_k, min d_k] (empty if id_lo > id_hi): on
+     * it every piece of sigma is 0, so a row inside it is a SoftMax row, and its modulator
+     * gradient terms are exactly 0 (the kernels skip them). */
+    float id_lo, id_hi;
 } mmx_kmod;
 
 /* The float modulator of a MULTIMAX descriptor, prepared (order 0 for the other kinds). */

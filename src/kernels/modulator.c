@@ -49,6 +49,11 @@ static void add_crit(mmx_kmod *m, double x) {
 
 void mmx_kmod_prepare(mmx_kmod *m) {
     m->safe_r = safe_radius(m);
+    m->id_lo = -INFINITY, m->id_hi = INFINITY;
+    for (int k = 1; k <= m->order; k++) {
+        if (m->ranges[2 * k - 2] > m->id_lo) m->id_lo = m->ranges[2 * k - 2];
+        if (m->ranges[2 * k - 1] < m->id_hi) m->id_hi = m->ranges[2 * k - 1];
+    }
     m->ncrit = 0;
     m->can_shift = m->order <= 2;
     if (!m->can_shift) return;
