@@ -26,13 +26,16 @@
 
 static const double k_r2[4] = {-1.0, 2.0, -0.5, 1.5}, k_t2[4] = {0.4, -0.3, 0.1, -0.05};
 static const double k_r1[2] = {-0.5, 1.0}, k_t1[2] = {0.3, 0.2};
+/* A wide identity band [-2.5, 2.5]: many rows have all their scores inside it (the kernels then
+ * run them as SoftMax rows with no modulator terms), others not, in the same query block. */
+static const double k_rb[4] = {-3.0, 2.5, -2.5, 3.0}, k_tb[4] = {0.4, -0.3, 0.1, -0.05};
 
 typedef struct {
     const char *name;
     mmx_norm nm;
 } t_ncase;
 
-enum { NNORM = 10 };
+enum { NNORM = 11 };
 static t_ncase g_norms[NNORM];
 
 static inline void init_norms(void)
@@ -42,6 +45,7 @@ static inline void init_norms(void)
     g_norms[i++] = (t_ncase){"softmax t=0.7", mmx_norm_softmax(0.7)};
     g_norms[i++] = (t_ncase){"multimax order 2", mmx_norm_multimax(2, k_r2, k_t2)};
     g_norms[i++] = (t_ncase){"multimax order 1", mmx_norm_multimax(1, k_r1, k_t1)};
+    g_norms[i++] = (t_ncase){"multimax band", mmx_norm_multimax(2, k_rb, k_tb)};
     g_norms[i++] = (t_ncase){"sparsemax", mmx_norm_sparsemax()};
     g_norms[i++] = (t_ncase){"entmax15", mmx_norm_entmax15()};
     g_norms[i++] = (t_ncase){"entmax a=1.25", mmx_norm_entmax(1.25)};

@@ -374,7 +374,7 @@ static void test_threads(void)
 /* Parameter gradients accumulate (+=); dq, dk, dv are overwritten. */
 static void test_accumulate(void)
 {
-    static const int which[] = {2, 3, 6, 7}; /* multimax 2 and 1, entmax 1.25 and 1.7 */
+    static const int which[] = {2, 3, 7, 8}; /* multimax 2 and 1, entmax 1.25 and 1.7 */
     for (int w = 0; w < 4; w++) {
         const t_ncase *nc = &g_norms[which[w]];
         T_CTX("accumulate %s", nc->name);
