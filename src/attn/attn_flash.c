@@ -103,19 +103,19 @@ static int64_t flash_fwd_block(const attn_plan *pl, flash_ws *w0, attn_block bk,
     int32_t nvt[MMX_ATTN_BQ];
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
 
-    float span[2 * MMX_ATTN_BQ]; /* per row: min and max of its raw scores */
+    int32_t band[MMX_ATTN_BQ]; /* per row: all its tile rows so far in sigma's identity band */
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w.nv);
     for (int64_t r = 0; kend == 0 && r < rows; r++) /* else the first tile sets O */
         memset(O + r * ldo, 0, (size_t)D * sizeof *O);
     for (int64_t r = 0; r < rows; r++)
-        w.m[r] = -INFINITY, w.l[r] = 0.0, span[2 * r] = INFINITY, span[2 * r + 1] = -INFINITY;
+        w.m[r] = -INFINITY, w.l[r] = 0.0, band[r] = 1;
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
         attn_mm_nt(pl, w.s, MMX_ATTN_BK, Q, ldq, K + k0 * ldk, ldk, tile_t(w.kt, k0, D), rows, nk,
                    D, pl->alpha);
         tile_counts(nvt, w.nv, rows, k0, nk);
         int64_t bad =
-            pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr, span);
+            pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr, band);
         if (bad < rows) return bk.q0 + bad;
         for (int64_t r = 0; k0 > 0 && r < rows; r++)
             if (w.corr[r] != 1.0f)
@@ -129,8 +129,8 @@ static int64_t flash_fwd_block(const attn_plan *pl, flash_ws *w0, attn_block bk,
             float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
             /* st[2] = 1: every score of the row in sigma's identity band (MultiMax), so the
              * backward treats it as a SoftMax row with no modulator terms */
-            int band = mod && span[2 * r] >= mod->id_lo && span[2 * r + 1] <= mod->id_hi;
-            st[0] = w.m[r], st[1] = (float)w.l[r], st[2] = band ? 1.0f : 0.0f, st[3] = 0.0f;
+            st[0] = w.m[r], st[1] = (float)w.l[r], st[2] = mod && band[r] ? 1.0f : 0.0f;
+            st[3] = 0.0f;
         }
     }
     return -1;
