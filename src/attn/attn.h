@@ -151,4 +151,13 @@ void attn_bwd_item_range(const attn_plan *pl, int64_t it, int64_t *b, int64_t *h
                          int64_t *qb1, float **dkb, float **dvb, int64_t *lddk, int64_t *lddv,
                          float *dk, float *dv, int zero);
 
+/* mmx_attn_backward without the NaN / inf scan of q, k, v: for a caller that ran
+ * mmx_attn_forward on the same, unchanged q, k, v (which scanned them). dout is scanned. The
+ * training engine's backward (src/nn/vit.c): the scan of the three was ~1% of a ViT step. */
+mmx_status attn_backward_after_forward(const mmx_attn *a, const mmx_norm *norm, float *dq,
+                                       float *dk, float *dv, mmx_param_grads *pg,
+                                       const float *dout, const float *out, const float *stats,
+                                       const float *q, const float *k, const float *v, void *work,
+                                       size_t work_bytes);
+
 #endif

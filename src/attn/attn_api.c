@@ -306,10 +306,11 @@ static void reduce_groups(const attn_plan *pl, float *dk, float *dv) {
     }
 }
 
-mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq, float *dk,
-                             float *dv, mmx_param_grads *pg, const float *dout, const float *out,
-                             const float *stats, const float *q, const float *k, const float *v,
-                             void *work, size_t work_bytes) {
+static mmx_status attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq, float *dk,
+                                float *dv, mmx_param_grads *pg, const float *dout,
+                                const float *out, const float *stats, const float *q,
+                                const float *k, const float *v, void *work, size_t work_bytes,
+                                int scan_qkv) {
     const char *fn = "mmx_attn_backward";
     attn_plan pl;
     mmx_status st = check_call(fn, a, norm, work, work_bytes, 1, &pl);
@@ -318,9 +319,13 @@ mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq,
         {"dq", dq}, {"dk", dk}, {"dv", dv}, {"out", out}, {"stats", stats}};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
         if (!ptrs[i].p) return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", ptrs[i].name);
-    if ((st = check_tensor(fn, "dout", dout, a, pl.lo, a->tq)) ||
-        (st = check_tensor(fn, "q", q, a, pl.lq, a->tq)) || (st = check_tensor(fn, "k", k, a, pl.lk, a->tk)) ||
-        (st = check_tensor(fn, "v", v, a, pl.lv, a->tk)))
+    if ((st = check_tensor(fn, "dout", dout, a, pl.lo, a->tq)))
+        return st;
+    if (!q || !k || !v)
+        return mmx_fail(MMX_ERR_NULL, fn, "argument '%s' is NULL", !q ? "q" : !k ? "k" : "v");
+    if (scan_qkv && ((st = check_tensor(fn, "q", q, a, pl.lq, a->tq)) ||
+                     (st = check_tensor(fn, "k", k, a, pl.lk, a->tk)) ||
+                     (st = check_tensor(fn, "v", v, a, pl.lv, a->tk))))
         return st;
     memset(pl.res, 0, (size_t)pl.items * sizeof *pl.res);
     memset(pl.acc, 0, (size_t)pl.items * sizeof *pl.acc);
@@ -345,4 +350,19 @@ mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq,
         if (pg->dalpha && norm->kind == MMX_NORM_ENTMAX) *pg->dalpha += c->dalpha;
     }
     return MMX_OK;
+}
+
+mmx_status mmx_attn_backward(const mmx_attn *a, const mmx_norm *norm, float *dq, float *dk,
+                             float *dv, mmx_param_grads *pg, const float *dout, const float *out,
+                             const float *stats, const float *q, const float *k, const float *v,
+                             void *work, size_t work_bytes) {
+    return attn_backward(a, norm, dq, dk, dv, pg, dout, out, stats, q, k, v, work, work_bytes, 1);
+}
+
+mmx_status attn_backward_after_forward(const mmx_attn *a, const mmx_norm *norm, float *dq,
+                                       float *dk, float *dv, mmx_param_grads *pg,
+                                       const float *dout, const float *out, const float *stats,
+                                       const float *q, const float *k, const float *v, void *work,
+                                       size_t work_bytes) {
+    return attn_backward(a, norm, dq, dk, dv, pg, dout, out, stats, q, k, v, work, work_bytes, 0);
 }

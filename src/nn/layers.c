@@ -74,18 +74,51 @@ static int split_rows(void)
     return !(e && e[0] == '0');
 }
 
-static void rows_sgemm(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, const float *a,
-                       const float *b, int64_t ldb, float beta, float *c)
+/* c rows [r0, r1) = bias (+ res), N wide (the preload of nn_linear_forward_add). */
+static void preload_rows(float *c, const float *bias, const float *res, int64_t r0, int64_t r1,
+                         int64_t N)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        float *cr = c + r * N;
+        const float *rr = res ? res + r * N : NULL;
+        if (!rr)
+            memcpy(cr, bias, (size_t)N * sizeof *c);
+        else if (!bias)
+            memcpy(cr, rr, (size_t)N * sizeof *c);
+        else
+            for (int64_t j = 0; j < N; j++)
+                cr[j] = bias[j] + rr[j];
+    }
+}
+
+/* With bias or res, each thread first preloads its own rows of c (then beta = 1): one
+ * parallel region, and the rows are in the thread's cache when its product adds to them. */
+static void rows_sgemm_pre(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, const float *a,
+                           const float *b, int64_t ldb, float beta, float *c, const float *bias,
+                           const float *res)
 {
     int split = split_rows();
+    if (!split && (bias || res)) {
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < n; r++)
+            preload_rows(c, bias, res, r, r + 1, N);
+    }
 #pragma omp parallel if (split)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
-        if (r1 > r0)
+        int64_t r0 = split ? n * t / nt : 0, r1 = split ? n * (t + 1) / nt : n;
+        if (split && (bias || res))
+            preload_rows(c, bias, res, r0, r1, N);
+        if (r1 > r0 && (split || t == 0))
             cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)(r1 - r0), (int)N, (int)K, 1.0f,
                         a + r0 * K, (int)K, b, (int)ldb, beta, c + r0 * N, (int)N);
     }
+}
+
+static void rows_sgemm(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, const float *a,
+                       const float *b, int64_t ldb, float beta, float *c)
+{
+    rows_sgemm_pre(tb, n, N, K, a, b, ldb, beta, c, NULL, NULL);
 }
 
 void nn_linear_forward_add(float *y, const float *x, const float *w, const float *b,
@@ -97,19 +130,7 @@ void nn_linear_forward_add(float *y, const float *x, const float *w, const float
     }
     /* y starts as bias (+ residual) and the product adds to it (beta = 1): OpenBLAS then
      * neither zeroes y first (its beta = 0 path) nor needs separate bias and residual passes */
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
-        float *yr = y + r * out;
-        const float *rr = res ? res + r * out : NULL;
-        if (!rr)
-            memcpy(yr, b, (size_t)out * sizeof *y);
-        else if (!b)
-            memcpy(yr, rr, (size_t)out * sizeof *y);
-        else
-            for (int64_t j = 0; j < out; j++)
-                yr[j] = b[j] + rr[j];
-    }
-    rows_sgemm(CblasTrans, n, out, in, x, w, in, 1.0f, y);
+    rows_sgemm_pre(CblasTrans, n, out, in, x, w, in, 1.0f, y, b, res);
 }
 
 void nn_linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n,

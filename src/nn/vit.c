@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "attn/attn.h"
 #include "core/internal.h"
 #include "nn/layers.h"
 #include "nn/vit.h"
@@ -151,9 +152,11 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     mmx_norm nrm = vit_attn_norm(m, l, rd, td, 1);
     mmx_param_grads pg = {dr, dt, NULL};
     mmx_attn at = vit_attn_desc(m, batch);
-    mmx_status st = mmx_attn_backward(&at, &nrm, m->dqkv, m->dqkv + C, m->dqkv + 2 * C, &pg,
-                                      m->dattm, a->attm, a->stats, a->qkv, a->qkv + C,
-                                      a->qkv + 2 * C, m->attn_work, m->attn_work_bytes);
+    /* q, k, v: the buffers this step's forward scanned, unchanged since */
+    mmx_status st = attn_backward_after_forward(&at, &nrm, m->dqkv, m->dqkv + C, m->dqkv + 2 * C,
+                                                &pg, m->dattm, a->attm, a->stats, a->qkv,
+                                                a->qkv + C, a->qkv + 2 * C, m->attn_work,
+                                                m->attn_work_bytes);
     if (st != MMX_OK)
         return st;
     if (p->mm_ranges)
