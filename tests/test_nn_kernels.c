@@ -1,8 +1,8 @@
 /*
  * The training engine's kernels (src/kernels/nn_slots.inc) on every ISA this CPU supports,
  * against double formulas computed here: LayerNorm forward and backward, column sums (with
- * and without weights, both sums in one pass, 128-row folding), and AdamW (PyTorch's float
- * formula). Awkward widths cover vector tails; outputs past the end must stay untouched.
+ * and without weights, both sums in one pass, 128-row folding), AdamW (PyTorch's float
+ * formula) and the linear layers' bias / residual preload. Awkward widths cover vector tails; outputs past the end must stay untouched.
  */
 #include <float.h>
 
@@ -111,6 +111,30 @@ static void check_adamw(const mmx_kernels *k, int64_t n, t_rng *rng) {
     free(p), free(m), free(v), free(g), free(p0), free(m0), free(v0);
 }
 
+/* bias_rows: every row = bias + res exactly (one float add), the NULL combinations, and the
+ * float past the last row untouched. */
+static void check_bias_rows(const mmx_kernels *k, int64_t n, t_rng *rng) {
+    enum { R = 3 };
+    float *b = malloc(sizeof(float) * (size_t)n), *res = malloc(sizeof(float) * (size_t)(R * n));
+    float *c = malloc(sizeof(float) * (size_t)(R * n + 1));
+    fill(b, n, rng, -2.0, 2.0);
+    fill(res, R * n, rng, -3.0, 3.0);
+    for (int mode = 0; mode < 3; mode++) { /* bias + res, bias only, res only */
+        const float *bb = mode == 2 ? NULL : b, *rr = mode == 1 ? NULL : res;
+        for (int64_t i = 0; i <= R * n; i++) c[i] = 777.0f;
+        k->bias_rows(c, bb, rr, R, n);
+        int ok = c[R * n] == 777.0f;
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t j = 0; j < n; j++) {
+                float want = (bb ? bb[j] : 0.0f) + (rr ? rr[r * n + j] : 0.0f);
+                ok &= c[r * n + j] == want;
+            }
+        T_CTX("bias_rows [%s] n=%lld mode %d", k->isa, (long long)n, mode);
+        CHECKF(ok, "rows differ from bias + res (or wrote past them)%s", "");
+    }
+    free(b), free(res), free(c);
+}
+
 int main(void) {
     for (int i = 0; i < T_NISA; i++) {
         const mmx_kernels *k = t_isa_table(i);
@@ -127,6 +151,7 @@ int main(void) {
             }
         const int64_t ns[] = {1, 7, 8, 9, 16, 17, 100};
         for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) check_adamw(k, ns[a], &rng);
+        for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) check_bias_rows(k, ns[a], &rng);
     }
     return t_summary();
 }

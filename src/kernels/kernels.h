@@ -171,6 +171,9 @@ typedef struct {
      * 1 - lr wd, lr / bc1, sqrt(bc2), eps}: gs = g scale; m = b1 m + (1 - b1) gs;
      * v = b2 v + (1 - b2) gs^2; p = p (1 - lr wd) - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). */
     void (*adamw)(float *p, float *m, float *v, const float *g, int64_t n, const float *hp);
+    /* Rows r < rows of c (n floats each, row stride n) = bias (+ res, same layout; either may
+     * be NULL: then zeros / res only): the linear layers' output preload. */
+    void (*bias_rows)(float *c, const float *bias, const float *res, int64_t rows, int64_t n);
 } mmx_kernels;
 
 /* Column block width of the colsum kernel. */

@@ -74,21 +74,12 @@ static int split_rows(void)
     return !(e && e[0] == '0');
 }
 
-/* c rows [r0, r1) = bias (+ res), N wide (the preload of nn_linear_forward_add). */
+/* c rows [r0, r1) = bias (+ res), N wide (the preload of nn_linear_forward_add), by the
+ * ISA's kernel (a memcpy call per row cost more than the copy at these widths). */
 static void preload_rows(float *c, const float *bias, const float *res, int64_t r0, int64_t r1,
                          int64_t N)
 {
-    for (int64_t r = r0; r < r1; r++) {
-        float *cr = c + r * N;
-        const float *rr = res ? res + r * N : NULL;
-        if (!rr)
-            memcpy(cr, bias, (size_t)N * sizeof *c);
-        else if (!bias)
-            memcpy(cr, rr, (size_t)N * sizeof *c);
-        else
-            for (int64_t j = 0; j < N; j++)
-                cr[j] = bias[j] + rr[j];
-    }
+    mmx_kernels_active()->bias_rows(c + r0 * N, bias, res ? res + r0 * N : NULL, r1 - r0, N);
 }
 
 /* With bias or res, each thread first preloads its own rows of c (then beta = 1): one
@@ -100,8 +91,8 @@ static void rows_sgemm_pre(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, 
     int split = split_rows();
     if (!split && (bias || res)) {
 #pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < n; r++)
-            preload_rows(c, bias, res, r, r + 1, N);
+        for (int64_t r = 0; r < n; r += ROW_CHUNK)
+            preload_rows(c, bias, res, r, r + ROW_CHUNK < n ? r + ROW_CHUNK : n, N);
     }
 #pragma omp parallel if (split)
     {
