@@ -5,13 +5,13 @@
  *   S = alpha Q K_j^T                                  (alpha = scale / t or scale)
  *   z = sigma(S), m' = max(m, rowmax z), P = exp(z - m'), l = l e^(m - m') + rowsum P
  *   O = O e^(m - m') + P V_j                           (tile kernel, then a product)
- * and O /= l at the end; stats = (m, l) per row, and for MultiMax whether all of the row's
- * scores lay in sigma's identity band [max b_k, min d_k]. The modulator costs one pass over a
- * tile that is already in L1, next to the two GEMMs that dominate.
+ * and O /= l at the end; stats = (m, l) per row. The modulator costs one pass over a tile
+ * that is already in L1, next to the two GEMMs that dominate (none for a tile row inside
+ * sigma's identity band [max b_k, min d_k], where sigma is the identity).
  * Backward, per query block: dd = rowsum(dO * O) (= <p, dp>), then for each key tile
  *   S = alpha Q K_j^T, dP = dO V_j^T
  *   P = exp(sigma(S) - m) / l, dS = sigma'(S) P (dP - dd) (+ modulator sums)   (tile kernel;
- *   rows flagged inside the identity band as SoftMax rows: sigma = id, no modulator terms)
+ *   a tile row inside the identity band as a SoftMax row: no sigma, no modulator terms)
  *   dV_j += P^T dO, dQ += alpha dS K_j, dK_j += alpha dS^T Q
  * The products are attn_mm / attn_mm_nt (attn_gemm.c): the kernel table's tile_gemm for head
  * dims up to MMX_ATTN_OWN_GEMM_MAXD, else sgemm.
@@ -103,19 +103,18 @@ static int64_t flash_fwd_block(const attn_plan *pl, flash_ws *w0, attn_block bk,
     int32_t nvt[MMX_ATTN_BQ];
     const mmx_kmod *mod = pl->nm->kind == MMX_NORM_MULTIMAX ? &pl->mod : NULL;
 
-    int32_t band[MMX_ATTN_BQ]; /* per row: all its tile rows so far in sigma's identity band */
     int64_t kend = attn_visible_rows(a, bk.b, bk.q0, rows, w.nv);
     for (int64_t r = 0; kend == 0 && r < rows; r++) /* else the first tile sets O */
         memset(O + r * ldo, 0, (size_t)D * sizeof *O);
     for (int64_t r = 0; r < rows; r++)
-        w.m[r] = -INFINITY, w.l[r] = 0.0, band[r] = 1;
+        w.m[r] = -INFINITY, w.l[r] = 0.0;
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
         attn_mm_nt(pl, w.s, MMX_ATTN_BK, Q, ldq, K + k0 * ldk, ldk, tile_t(w.kt, k0, D), rows, nk,
                    D, pl->alpha);
         tile_counts(nvt, w.nv, rows, k0, nk);
         int64_t bad =
-            pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr, band);
+            pl->k->attn_fwd_tile(w.s, MMX_ATTN_BK, rows, nk, nvt, mod, w.m, w.l, w.corr);
         if (bad < rows) return bk.q0 + bad;
         for (int64_t r = 0; k0 > 0 && r < rows; r++)
             if (w.corr[r] != 1.0f)
@@ -127,10 +126,7 @@ static int64_t flash_fwd_block(const attn_plan *pl, flash_ws *w0, attn_block bk,
         for (int64_t d = 0; d < D; d++) O[r * ldo + d] *= inv;
         if (stats) {
             float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
-            /* st[2] = 1: every score of the row in sigma's identity band (MultiMax), so the
-             * backward treats it as a SoftMax row with no modulator terms */
-            st[0] = w.m[r], st[1] = (float)w.l[r], st[2] = mod && band[r] ? 1.0f : 0.0f;
-            st[3] = 0.0f;
+            st[0] = w.m[r], st[1] = (float)w.l[r], st[2] = 0.0f, st[3] = 0.0f;
         }
     }
     return -1;
@@ -180,10 +176,9 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
         memset(dvb + t * lddv, 0, (size_t)D * sizeof *dvb);
     }
     pl->k->rows_dot(w->dd, dO, O, ldo, rows, D);
-    int band[MMX_ATTN_BQ];
     for (int64_t r = 0; r < rows; r++) {
         const float *st = stats + (bk.row0 + r) * MMX_ATTN_STATS;
-        w->m[r] = st[0], l[r] = st[1], band[r] = mod && st[2] == 1.0f;
+        w->m[r] = st[0], l[r] = st[1];
     }
     for (int64_t k0 = 0; k0 < kend; k0 += MMX_ATTN_BK) {
         int64_t nk = kend - k0 < MMX_ATTN_BK ? kend - k0 : MMX_ATTN_BK;
@@ -193,16 +188,9 @@ static int64_t flash_bwd_block(const attn_plan *pl, flash_ws *w, attn_block bk, 
         attn_mm_nt(pl, w->dp, MMX_ATTN_BK, dO, ldo, Vj, ldv, tile_t(w->vt, k0, D), rows, nk, D,
                    1.0f);
         tile_counts(nvt, w->nv, rows, k0, nk);
-        /* runs of rows alike: rows in sigma's identity band go as SoftMax rows (mod NULL) */
-        for (int64_t r0 = 0, r1; r0 < rows; r0 = r1) {
-            for (r1 = r0 + 1; r1 < rows && band[r1] == band[r0];) r1++;
-            const int64_t o = r0 * MMX_ATTN_BK;
-            int64_t bad = pl->k->attn_bwd_tile(w->s + o, w->p + o, MMX_ATTN_BK, w->dp + o,
-                                               MMX_ATTN_BK, r1 - r0, nk, nvt + r0,
-                                               band[r0] ? NULL : mod, w->m + r0, l + r0,
-                                               w->dd + r0, acc->dranges, acc->dts);
-            if (bad < r1 - r0) return bk.q0 + r0 + bad;
-        }
+        int64_t bad = pl->k->attn_bwd_tile(w->s, w->p, MMX_ATTN_BK, w->dp, MMX_ATTN_BK, rows, nk,
+                                           nvt, mod, w->m, l, w->dd, acc->dranges, acc->dts);
+        if (bad < rows) return bk.q0 + bad;
         attn_mm(pl, dvb + k0 * lddv, lddv, w->p, 1, MMX_ATTN_BK, dO, ldo, nk, D, rows, 1.0f, !first);
         attn_mm(pl, dQ, ldq, w->s, MMX_ATTN_BK, 1, Kj, ldk, rows, D, nk, pl->alpha, k0 > 0);
         attn_mm(pl, dkb + k0 * lddk, lddk, w->s, 1, MMX_ATTN_BK, Q, ldq, nk, D, rows, pl->alpha,

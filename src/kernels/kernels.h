@@ -95,16 +95,16 @@ typedef struct {
      * p = exp(z - m_new) (0 where masked); m[r] is the running max of z (-inf before the
      * first visible entry), l[r] the running sum, rescaled; corr[r] = exp(m_old - m_new), the
      * factor for the output accumulator. MultiMax: a tile row whose raw scores all lie in
-     * sigma's identity band skips sigma (z = s there); band[r] is set to 0 when one does not
-     * (the caller starts it at 1). Returns the first row holding a visible z that is not a
-     * finite float (rows if none); that row and later ones are untouched. */
+     * sigma's identity band skips sigma (z = s there). Returns the first row holding a
+     * visible z that is not a finite float (rows if none); that row and later ones are
+     * untouched. */
     int64_t (*attn_fwd_tile)(float *s, int64_t ld, int64_t rows, int64_t n, const int32_t *nv,
-                             const mmx_kmod *mod, float *m, double *l, float *corr, int32_t *band);
+                             const mmx_kmod *mod, float *m, double *l, float *corr);
     /* Backward: s (scores) is overwritten with ds = dL/ds, p receives the probabilities
      * exp(z - m) / l (same ld), dp = dL/dp (row stride lddp); m, l: the forward's final
      * statistics (rows with l = 0 see no key: zeros); dd[r] = <dout_r, out_r> = <p_r, dp_r>;
      * dp is scratch (MultiMax overwrites it). MultiMax: a tile row inside sigma's identity
-     * band runs as a SoftMax row (no modulator terms; pass mod = NULL for rows known to be).
+     * band runs as a SoftMax row (no sigma, no modulator terms).
      * MultiMax: dranges, dts (2*order each) +=. Returns the first row whose statistics or
      * scores are not consistent (l < 1 with a visible key, probabilities summing above 1.5 in the tile, NaN),
      * or rows; on a failure the scalar sums are not added. */

@@ -18,8 +18,6 @@
 
 #define MMX_SHIFT_GAP 8.0 /* probabilities below e^-(87-8) of the max may flush to 0 */
 
-static float safe_radius(const mmx_kmod *m);
-
 static double sig(const mmx_kmod *m, double x) {
     double z = x;
     for (int k = 1; k <= m->order; k++) {
@@ -45,6 +43,29 @@ static void add_crit(mmx_kmod *m, double x) {
     m->crit_x[m->ncrit] = (float)x;
     m->crit_s[m->ncrit] = (float)sig(m, x);
     m->ncrit++;
+}
+
+/* The largest |value| sigma's terms (and sigma', and the scalar-gradient factors u^k, v^k)
+ * take on [lo, hi], summed: far inside float range means no float overflow on the row. */
+static double term_bound(const mmx_kmod *m, double lo, double hi) {
+    double s = fabs(lo) + fabs(hi);
+    for (int k = 1; k <= m->order; k++) {
+        double u = m->ranges[2 * k - 2] - lo, v = hi - m->ranges[2 * k - 1];
+        u = u > 0 ? u : 0.0; /* not fmax: a libm call per row where it is not inlined */
+        v = v > 0 ? v : 0.0;
+        double uk = u, vk = v;
+        for (int j = 1; j < k; j++) uk *= u, vk *= v;
+        s += (1.0 + k * fabs(m->ts[2 * k - 2])) * (uk + u + 1.0) +
+             (1.0 + k * fabs(m->ts[2 * k - 1])) * (vk + v + 1.0);
+    }
+    return s;
+}
+
+/* The largest power of 2 (up to 2^20) with term_bound(-r, r) < 1e30, or 0. */
+static float safe_radius(const mmx_kmod *m) {
+    for (double r = 1048576.0; r >= 1.0; r *= 0.5)
+        if (term_bound(m, -r, r) < 1e30) return (float)r;
+    return 0.0f;
 }
 
 void mmx_kmod_prepare(mmx_kmod *m) {
@@ -73,29 +94,6 @@ void mmx_kmod_prepare(mmx_kmod *m) {
         double v = mid - dsig_piece(m, mid, mid) / slope; /* where sigma' = 0 */
         if ((i == 0 || v > p[i - 1]) && (i == np || v < p[i])) add_crit(m, v);
     }
-}
-
-/* The largest |value| sigma's terms (and sigma', and the scalar-gradient factors u^k, v^k)
- * take on [lo, hi], summed: far inside float range means no float overflow on the row. */
-static double term_bound(const mmx_kmod *m, double lo, double hi) {
-    double s = fabs(lo) + fabs(hi);
-    for (int k = 1; k <= m->order; k++) {
-        double u = m->ranges[2 * k - 2] - lo, v = hi - m->ranges[2 * k - 1];
-        u = u > 0 ? u : 0.0; /* not fmax: a libm call per row where it is not inlined */
-        v = v > 0 ? v : 0.0;
-        double uk = u, vk = v;
-        for (int j = 1; j < k; j++) uk *= u, vk *= v;
-        s += (1.0 + k * fabs(m->ts[2 * k - 2])) * (uk + u + 1.0) +
-             (1.0 + k * fabs(m->ts[2 * k - 1])) * (vk + v + 1.0);
-    }
-    return s;
-}
-
-/* The largest power of 2 (up to 2^20) with term_bound(-r, r) < 1e30, or 0. */
-static float safe_radius(const mmx_kmod *m) {
-    for (double r = 1048576.0; r >= 1.0; r *= 0.5)
-        if (term_bound(m, -r, r) < 1e30) return (float)r;
-    return 0.0f;
 }
 
 int mmx_kmod_safe(const mmx_kmod *m, float xmin, float xmax) {

@@ -207,9 +207,7 @@ static inline vf vpos_or0(vf c, vf a) { return (vf)((vi)a & (c > vset(0.0f))); }
  * (88.72); x is clamped to 88.8 first so +inf gives +inf. Lanes below -87.33 are zeroed by
  * the store mask of the last instruction: 13 instructions against the generic form's ~25
  * (whose selects cost a mask-to-vector round trip each). NaN stays NaN. */
-static inline vf vexp(vf xv) {
-    const __m512 x = _mm512_min_ps(_mm512_set1_ps(88.8f), (__m512)xv); /* NaN: returns x */
-    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_NLT_UQ);
+static inline __m512 vexp512_keep(__m512 x, __mmask16 keep) { /* e^x on the lanes of keep, else 0 */
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -221,7 +219,11 @@ static inline vf vexp(vf xv) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.9999993452e-01f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return (vf)_mm512_maskz_scalef_ps(keep, p, n);
+    return _mm512_maskz_scalef_ps(keep, p, n);
+}
+static inline vf vexp(vf xv) {
+    const __m512 x = _mm512_min_ps(_mm512_set1_ps(88.8f), (__m512)xv); /* NaN: returns x */
+    return (vf)vexp512_keep(x, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_NLT_UQ));
 }
 #else
 static inline vf vexp(vf x) {

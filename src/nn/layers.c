@@ -88,19 +88,13 @@ static void rows_sgemm_pre(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, 
                            const float *b, int64_t ldb, float beta, float *c, const float *bias,
                            const float *res)
 {
-    int split = split_rows();
-    if (!split && (bias || res)) {
-#pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < n; r += ROW_CHUNK)
-            preload_rows(c, bias, res, r, r + ROW_CHUNK < n ? r + ROW_CHUNK : n, N);
-    }
-#pragma omp parallel if (split)
+#pragma omp parallel if (split_rows())
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int64_t r0 = split ? n * t / nt : 0, r1 = split ? n * (t + 1) / nt : n;
-        if (split && (bias || res))
+        int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
+        if (r1 > r0 && (bias || res))
             preload_rows(c, bias, res, r0, r1, N);
-        if (r1 > r0 && (split || t == 0))
+        if (r1 > r0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)(r1 - r0), (int)N, (int)K, 1.0f,
                         a + r0 * K, (int)K, b, (int)ldb, beta, c + r0 * N, (int)N);
     }
