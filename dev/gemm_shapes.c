@@ -1,14 +1,37 @@
 /*
  * gemm_shapes.c - OpenBLAS sgemm rates on the ViT's linear-layer shapes (batch 128 x 49
  * tokens = 6272 rows; width 128, qkv 384, MLP 256), in the three forms a linear layer uses:
- * forward y = x W^T (NT), input gradient dx = dy W (NN), weight gradient dW = dy^T x (TN);
- * and 1024^3 for scale. Threads: OMP_NUM_THREADS (OpenBLAS's OpenMP build).
+ * forward y = x W^T (NT), input gradient dx = dy W (NN), weight gradient dW = dy^T x (TN)
+ * threaded by OpenBLAS, and the same weight gradient as the engine computes it (fixed row groups,
+ * one single-thread sgemm per group, partials added in order: "weights split"); and 1024^3 for
+ * scale. Threads: OMP_NUM_THREADS (OpenBLAS's OpenMP build).
  *   OPENBLAS_CORETYPE= OMP_NUM_THREADS=2 ./build/gemm_shapes
  */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <omp.h>
+
+/* dW += dy^T x with the rows split into G fixed groups, one single-thread sgemm per group
+ * into its own partial, the partials added in group order (thread-count independent). */
+#define G 4 /* the engine's groups at 6272 rows (src/nn/layers.c) */
+static void wgrad_split(int M, int N, int K, const float *dy, const float *x, float *dw, float *part)
+{
+#pragma omp parallel for schedule(static, 1)
+    for (int g = 0; g < G; g++) {
+        int r0 = M * g / G, r1 = M * (g + 1) / G;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, r1 - r0, 1, dy + (size_t)r0 * N,
+                    N, x + (size_t)r0 * K, K, 0, part + (size_t)g * N * K, K);
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N * K; i++) {
+        float s = part[i];
+        for (int g = 1; g < G; g++)
+            s += part[(size_t)g * N * K + i];
+        dw[i] += s;
+    }
+}
 
 static double now(void)
 {
@@ -21,7 +44,8 @@ int main(void)
 {
     const int shapes[][3] = {{6272, 384, 128}, {6272, 128, 128}, {6272, 256, 128},
                              {6272, 128, 256}, {1024, 1024, 1024}};
-    const char *forms[3] = {"forward  x W^T", "backward dy W ", "weights dy^T x"};
+    const char *forms[4] = {"forward  x W^T", "backward dy W ", "weights dy^T x", "weights split "};
+    float *part = calloc((size_t)G * 1024 * 1024, 4);
     float *a = calloc((size_t)6272 * 1024, 4), *b = calloc((size_t)6272 * 1024, 4);
     float *c = calloc((size_t)6272 * 1024, 4);
     if (!a || !b || !c)
@@ -30,7 +54,7 @@ int main(void)
         a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f;
     for (int s = 0; s < 5; s++) {
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-        for (int f = 0; f < 3; f++) {
+        for (int f = 0; f < 4; f++) {
             double best = 1e9;
             for (int it = 0; it < 7; it++) {
                 double t0 = now();
@@ -40,6 +64,8 @@ int main(void)
                 else if (f == 1)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, a, N, b, K,
                                 1, c, K);
+                else if (f == 3)
+                    wgrad_split(M, N, K, a, b, c, part);
                 else
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1, a, N, b, K, 1,
                                 c, K);

@@ -124,13 +124,61 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
     nn_linear_forward_add(y, x, w, b, NULL, n, in, out);
 }
 
-void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,
-                        const float *x, const float *w, int64_t n, int64_t in, int64_t out)
+/* The weight gradient's row groups: fixed by n alone (NN_WGRAD_ROWS rows or more each, at most
+ * NN_WGRAD_MAXG), so the sums, and the result, do not depend on the thread count. */
+#define NN_WGRAD_ROWS 1024
+
+static int64_t wgrad_groups(int64_t n)
+{
+    int64_t g = n / NN_WGRAD_ROWS;
+    return g < 1 ? 1 : g > NN_WGRAD_MAXG ? NN_WGRAD_MAXG : g;
+}
+
+int64_t nn_linear_wgrad_floats(int64_t n, int64_t in, int64_t out)
+{
+    return (wgrad_groups(n) - 1) * in * out;
+}
+
+/* dw += dy^T x as one-thread products over fixed row groups: group 0 adds into dw, group g > 0
+ * writes part[g - 1]; then dw += part[0] + part[1] + ... in group order. At these shapes (K =
+ * rows in the thousands, out x in a few hundred squared) OpenBLAS's own threading splits the
+ * small output and runs at 170-220 GFLOP/s on 2 threads; one product per thread over half the
+ * rows runs at 260-300 (docs/BENCHMARKS.md, "Training"). */
+static void wgrad_rows(float *dw, float *part, const float *dy, const float *x, int64_t n,
+                       int64_t in, int64_t out)
+{
+    const int64_t G = wgrad_groups(n), sz = in * out;
+    if (G == 1) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
+                    (int)out, x, (int)in, 1.0f, dw, (int)in);
+        return;
+    }
+#pragma omp parallel
+    {
+#pragma omp for schedule(static, 1)
+        for (int64_t g = 0; g < G; g++) {
+            const int64_t r0 = n * g / G, r1 = n * (g + 1) / G;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)(r1 - r0),
+                        1.0f, dy + r0 * out, (int)out, x + r0 * in, (int)in, g ? 0.0f : 1.0f,
+                        g ? part + (g - 1) * sz : dw, (int)in);
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < sz; i++) {
+            float s = dw[i];
+            for (int64_t g = 1; g < G; g++)
+                s += part[(g - 1) * sz + i];
+            dw[i] = s;
+        }
+    }
+}
+
+void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, float *wpart,
+                        const float *dy, const float *x, const float *w, int64_t n, int64_t in,
+                        int64_t out)
 {
     if (dx)
         rows_sgemm(CblasNoTrans, n, in, out, dy, w, in, dx_beta, dx);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
-                (int)out, x, (int)in, 1.0f, dw, (int)in);
+    wgrad_rows(dw, wpart, dy, x, n, in, out);
     if (db)
         nn_colsum_add(db, dy, NULL, n, out);
 }

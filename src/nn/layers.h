@@ -22,9 +22,15 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
 void nn_linear_forward_add(float *y, const float *x, const float *w, const float *b,
                            const float *res, int64_t n, int64_t in, int64_t out);
 /* dx = dx_beta dx + dy W; dw += dy^T x; db += sum_rows dy. dx may be NULL (no input gradient);
- * dx_beta = 0 overwrites dx (the first contribution: no zero-fill needed), 1 accumulates. */
-void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, const float *dy,
-                        const float *x, const float *w, int64_t n, int64_t in, int64_t out);
+ * dx_beta = 0 overwrites dx (the first contribution: no zero-fill needed), 1 accumulates.
+ * wpart: scratch of nn_linear_wgrad_floats(n, in, out) floats (NULL where that is 0): dw is
+ * summed over fixed row groups, one thread each, whose partial products land there. */
+void nn_linear_backward(float *dx, float dx_beta, float *dw, float *db, float *wpart,
+                        const float *dy, const float *x, const float *w, int64_t n, int64_t in,
+                        int64_t out);
+/* Most row groups of the weight gradient (nn_linear_wgrad_floats <= (NN_WGRAD_MAXG - 1) in out). */
+#define NN_WGRAD_MAXG 4
+int64_t nn_linear_wgrad_floats(int64_t n, int64_t in, int64_t out);
 
 /* y = (x - mean) * rstd * g + b per row, eps inside the sqrt (PyTorch's LayerNorm)
  *   y, x: (N, C)   mean, rstd: (N) saved for the backward   g, b: (C) */

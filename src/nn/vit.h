@@ -114,6 +114,7 @@ typedef struct {
     /* backward scratch (reused by every block) */
     float *dx, *dln, *dqkv, *dattm, *dh1, *dh2, *dlogits, *dfcn, *dpooled;
     float *dpooled_xh; /* (B, C) LayerNorm scratch */
+    float *wpart;      /* weight-gradient partials (nn_linear_backward's wpart) */
     void *attn_work;
     size_t attn_work_bytes;
 } vit_model;

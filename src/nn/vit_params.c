@@ -5,6 +5,7 @@
 
 #include "core/internal.h"
 #include "core/rng.h"
+#include "nn/layers.h"
 #include "nn/vit.h"
 
 vit_config vit_config_default(void)
@@ -149,6 +150,12 @@ static size_t carve_acts(vit_model *m)
     TAKE(m->dfcn, B * C);
     TAKE(m->dpooled, B * C);
     TAKE(m->dpooled_xh, B * C);
+    int64_t wp = nn_linear_wgrad_floats(N, C, 3 * C); /* the linear layers' largest */
+    const int64_t wps[4] = {nn_linear_wgrad_floats(N, M, C), nn_linear_wgrad_floats(N, C, M),
+                            nn_linear_wgrad_floats(B, C, K), nn_linear_wgrad_floats(N, P, C)};
+    for (int i = 0; i < 4; i++)
+        wp = wps[i] > wp ? wps[i] : wp;
+    TAKE(m->wpart, wp);
 #undef TAKE
     return off;
 }
