@@ -20,40 +20,80 @@ static int omp_get_num_threads(void)
 #include <math.h>
 #include <string.h>
 
-/* Column sums in double. Threads take chunks of CS_ROWS rows (contiguous reads) and sum each
- * chunk's columns by the kernel, MMX_COLSUM_W at a time; the chunks' sums are added in chunk
- * order (an ordered loop), so the result does not depend on the thread count. Columns go in
- * slabs of CS_SLAB (the sums live on the stack). acc[j] += sum_r x[r, j] w[r, j] (w == NULL:
- * x[r, j]); with w and acc2, also acc2[j] += sum_r x[r, j] (one pass for both). */
+/* Column sums in double. Threads take chunks of CS_ROWS rows in turn (contiguous reads) and
+ * sum each chunk's columns by the kernel, MMX_COLSUM_W at a time; the chunks' sums are added in
+ * chunk order (an ordered loop), so the result does not depend on the thread count. Columns go
+ * in slabs of CS_SLAB (the sums live on the stack). The backward passes that produce a
+ * gradient a bias needs next (LayerNorm's dx, GELU's dx) sum it chunk by chunk as they write
+ * it, while the chunk is in cache, through the same driver: same chunks, same order, so the
+ * sums are the ones nn_colsum_add would give. */
 #define CS_ROWS 256
 #define CS_SLAB 512
 
-static void colsum2(float *acc, float *acc2, const float *x, const float *w, int64_t n, int64_t c)
+/* Rows [r0, r0 + rows) of a pass, then their column sums into s[i] (zeroed where acc[i] is
+ * kept; nc <= CS_SLAB columns). */
+typedef void (*chunk_fn)(const void *ctx, int64_t r0, int64_t rows, double (*s)[CS_SLAB]);
+
+/* Runs f over the chunks of n rows; acc[i][j] += (float) sum over chunks of s[i][j] for each
+ * acc[i] != NULL (i < 3), the chunks added in order, in double. */
+static void chunked_sums(chunk_fn f, const void *ctx, int64_t n, int64_t nc, float *const acc[3])
+{
+    double tot[3][CS_SLAB];
+    memset(tot, 0, sizeof tot);
+    const int64_t nch = (n + CS_ROWS - 1) / CS_ROWS;
+#pragma omp parallel for schedule(static, 1) ordered
+    for (int64_t ch = 0; ch < nch; ch++) {
+        const int64_t r0 = ch * CS_ROWS, rows = n - r0 < CS_ROWS ? n - r0 : CS_ROWS;
+        double s[3][CS_SLAB];
+        for (int i = 0; i < 3; i++)
+            if (acc[i])
+                memset(s[i], 0, (size_t)nc * sizeof **s);
+        f(ctx, r0, rows, s);
+#pragma omp ordered
+        for (int i = 0; i < 3; i++)
+            if (acc[i])
+                for (int64_t j = 0; j < nc; j++)
+                    tot[i][j] += s[i][j];
+    }
+    for (int i = 0; i < 3; i++)
+        if (acc[i])
+            for (int64_t j = 0; j < nc; j++)
+                acc[i][j] += (float)tot[i][j];
+}
+
+/* s[j] += sum_r x[r, j] w[r, j] (w == NULL: x[r, j]), s2 (w only, may be NULL) += sum_r x[r, j],
+ * over rows of nc columns at row stride ld. */
+static void sum_cols(double *s, double *s2, const float *x, const float *w, int64_t ld,
+                     int64_t rows, int64_t nc)
 {
     const mmx_kernels *k = mmx_kernels_active();
-    const int64_t nch = (n + CS_ROWS - 1) / CS_ROWS;
+    for (int64_t b = 0; b < nc; b += MMX_COLSUM_W)
+        k->colsum(s + b, s2 ? s2 + b : NULL, x + b, w ? w + b : NULL, ld, rows,
+                  nc - b < MMX_COLSUM_W ? nc - b : MMX_COLSUM_W);
+}
+
+typedef struct {
+    const float *x, *w;
+    int64_t c, j0, nc;
+    int two;
+} colsum_ctx;
+
+static void colsum_chunk(const void *ctx, int64_t r0, int64_t rows, double (*s)[CS_SLAB])
+{
+    const colsum_ctx *q = ctx;
+    const int64_t off = r0 * q->c + q->j0;
+    sum_cols(s[0], q->two ? s[1] : NULL, q->x + off, q->w ? q->w + off : NULL, q->c, rows, q->nc);
+}
+
+/* acc[j] += sum_r x[r, j] w[r, j] (w == NULL: x[r, j]); with w and acc2, also acc2[j] +=
+ * sum_r x[r, j] (one pass for both). */
+static void colsum2(float *acc, float *acc2, const float *x, const float *w, int64_t n, int64_t c)
+{
     for (int64_t j0 = 0; j0 < c; j0 += CS_SLAB) {
         const int64_t nc = c - j0 < CS_SLAB ? c - j0 : CS_SLAB;
-        double tot[CS_SLAB] = {0}, tot2[CS_SLAB] = {0};
-#pragma omp parallel for schedule(static, 1) ordered
-        for (int64_t ch = 0; ch < nch; ch++) {
-            const int64_t r0 = ch * CS_ROWS, rows = n - r0 < CS_ROWS ? n - r0 : CS_ROWS;
-            double s[CS_SLAB], s2[CS_SLAB];
-            memset(s, 0, (size_t)nc * sizeof *s), memset(s2, 0, (size_t)nc * sizeof *s2);
-            for (int64_t b = 0; b < nc; b += MMX_COLSUM_W) {
-                const int64_t off = r0 * c + j0 + b;
-                k->colsum(s + b, acc2 ? s2 + b : NULL, x + off, w ? w + off : NULL, c, rows,
-                          nc - b < MMX_COLSUM_W ? nc - b : MMX_COLSUM_W);
-            }
-#pragma omp ordered
-            for (int64_t j = 0; j < nc; j++)
-                tot[j] += s[j], tot2[j] += s2[j];
-        }
-        for (int64_t j = 0; j < nc; j++) {
-            acc[j0 + j] += (float)tot[j];
-            if (acc2)
-                acc2[j0 + j] += (float)tot2[j];
-        }
+        colsum_ctx q = {x, w, c, j0, nc, w && acc2};
+        float *const out[3] = {acc + j0, q.two ? acc2 + j0 : NULL, NULL};
+        chunked_sums(colsum_chunk, &q, n, nc, out);
     }
 }
 
@@ -194,10 +234,35 @@ void nn_layernorm_forward(float *y, float *mean, float *rstd, const float *x, co
     }
 }
 
-void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const float *dy,
-                           const float *x, const float *mean, const float *rstd, const float *g,
-                           int64_t n, int64_t c)
+typedef struct {
+    float *dx, *xhat;
+    const float *dy, *x, *mean, *rstd, *g;
+    int64_t c;
+    int dsum; /* sum dx too */
+} ln_ctx;
+
+/* LayerNorm backward of a chunk, then its dg (sum dy xhat), db (sum dy) and dx sums. */
+static void ln_bwd_chunk(const void *ctx, int64_t r0, int64_t rows, double (*s)[CS_SLAB])
 {
+    const ln_ctx *q = ctx;
+    const int64_t off = r0 * q->c;
+    mmx_kernels_active()->ln_bwd(q->dx + off, q->xhat + off, q->dy + off, q->x + off,
+                                 q->mean + r0, q->rstd + r0, q->g, rows, q->c);
+    sum_cols(s[0], s[1], q->dy + off, q->xhat + off, q->c, rows, q->c);
+    if (q->dsum)
+        sum_cols(s[2], NULL, q->dx + off, NULL, q->c, rows, q->c);
+}
+
+void nn_layernorm_backward(float *dx, float *dg, float *db, float *dsum, float *xhat,
+                           const float *dy, const float *x, const float *mean, const float *rstd,
+                           const float *g, int64_t n, int64_t c)
+{
+    if (c <= CS_SLAB) {
+        ln_ctx q = {dx, xhat, dy, x, mean, rstd, g, c, dsum != NULL};
+        float *const out[3] = {dg, db, dsum};
+        chunked_sums(ln_bwd_chunk, &q, n, c, out);
+        return;
+    }
     const mmx_kernels *k = mmx_kernels_active();
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; r += ROW_CHUNK) {
@@ -205,6 +270,8 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const f
         k->ln_bwd(dx + r * c, xhat + r * c, dy + r * c, x + r * c, mean + r, rstd + r, g, rows, c);
     }
     colsum2(dg, db, dy, xhat, n, c);
+    if (dsum)
+        colsum2(dsum, NULL, dx, NULL, n, c);
 }
 
 /* The elementwise GELU runs the library's SIMD kernels (src/kernels/math_slots.inc, the
@@ -219,11 +286,41 @@ void nn_gelu_forward(float *y, float *d, const float *x, int64_t n)
         k->gelu_fwd(y + i, d ? d + i : NULL, x + i, n - i < GELU_CHUNK ? n - i : GELU_CHUNK);
 }
 
-void nn_gelu_backward(float *dx, const float *dy, const float *d, int64_t n)
+static void mul(float *dx, const float *dy, const float *d, int64_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp simd
     for (int64_t i = 0; i < n; i++)
         dx[i] = dy[i] * d[i];
+}
+
+typedef struct {
+    float *dx;
+    const float *dy, *d;
+    int64_t c;
+} gelu_ctx;
+
+static void gelu_bwd_chunk(const void *ctx, int64_t r0, int64_t rows, double (*s)[CS_SLAB])
+{
+    const gelu_ctx *q = ctx;
+    const int64_t off = r0 * q->c;
+    mul(q->dx + off, q->dy + off, q->d + off, rows * q->c);
+    sum_cols(s[0], NULL, q->dx + off, NULL, q->c, rows, q->c);
+}
+
+void nn_gelu_backward(float *dx, float *dsum, const float *dy, const float *d, int64_t n,
+                      int64_t c)
+{
+    if (dsum && c <= CS_SLAB) {
+        gelu_ctx q = {dx, dy, d, c};
+        float *const out[3] = {dsum, NULL, NULL};
+        chunked_sums(gelu_bwd_chunk, &q, n, c, out);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; r += ROW_CHUNK)
+        mul(dx + r * c, dy + r * c, d + r * c, (n - r < ROW_CHUNK ? n - r : ROW_CHUNK) * c);
+    if (dsum)
+        colsum2(dsum, NULL, dx, NULL, n, c);
 }
 
 void nn_add(float *y, const float *a, const float *b, int64_t n)

@@ -37,18 +37,23 @@ int64_t nn_linear_wgrad_floats(int64_t n, int64_t in, int64_t out);
 void nn_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g,
                           const float *b, int64_t n, int64_t c, float eps);
 /* dx += rstd (dxh - mean(dxh) - xh mean(dxh xh)), dxh = dy g, xh = (x - mean) rstd;
- * dg += sum dy xh; db += sum dy.   xhat: (N, C) scratch (holds xh on return) */
-void nn_layernorm_backward(float *dx, float *dg, float *db, float *xhat, const float *dy,
-                           const float *x, const float *mean, const float *rstd, const float *g,
-                           int64_t n, int64_t c);
+ * dg += sum dy xh; db += sum dy; dsum (may be NULL) += sum over rows of the resulting dx (the
+ * bias gradient of the linear layer whose output gradient dx is, summed while dx is in cache;
+ * the same sums as nn_colsum_add).   xhat: (N, C) scratch (holds xh on return) */
+void nn_layernorm_backward(float *dx, float *dg, float *db, float *dsum, float *xhat,
+                           const float *dy, const float *x, const float *mean, const float *rstd,
+                           const float *g, int64_t n, int64_t c);
 
 /* GELU as PyTorch's default (erf form): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, with erf to
  * 1.5e-7 absolute (SIMD kernel, see math_slots.inc); with d != NULL also its derivative
  * d = Phi(x) + x phi(x) for the backward (d may alias x: the pre-activation is not needed
  * once d is kept)    y, d, x: (N) */
 void nn_gelu_forward(float *y, float *d, const float *x, int64_t n);
-/* dx = dy d, d from nn_gelu_forward (overwrites dx) */
-void nn_gelu_backward(float *dx, const float *dy, const float *d, int64_t n);
+/* dx = dy d, d from nn_gelu_forward (overwrites dx), over n rows of c values; dsum (may be
+ * NULL) += sum over rows of dx (the preceding linear layer's bias gradient, as nn_colsum_add
+ * would sum it)    dx, dy, d: (N, C) */
+void nn_gelu_backward(float *dx, float *dsum, const float *dy, const float *d, int64_t n,
+                      int64_t c);
 
 /* acc[j] += sum_r x[r, j] (w == NULL) or sum_r x[r, j] w[r, j] over n rows of c columns, in
  * double (float over 128 rows, then double), in a fixed order: the result does not depend on

@@ -141,15 +141,20 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
     const vit_block_acts *a = &m->blk[l];
     int64_t B = batch, T = m->tokens, C = m->cfg.dim, N = B * T, M = m->hidden;
     /* dxio holds d(block output) on entry and d(block input) on exit; it is also d(xmid). */
-    nn_linear_backward(m->dh2, 0.0f, G(p->fc2_w), G(p->fc2_b), m->wpart, dxio, a->h2, p->fc2_w, N,
-                       M, C);
-    nn_gelu_backward(m->dh1, m->dh2, a->h1, N * M); /* h1 holds GELU' (forward) */
-    nn_linear_backward(m->dln, 0.0f, G(p->fc1_w), G(p->fc1_b), m->wpart, m->dh1, a->ln2, p->fc1_w,
-                       N, C, M);
-    nn_layernorm_backward(dxio, G(p->ln2_w), G(p->ln2_b), m->dattm, m->dln, a->xmid, a->ln2_mean,
-                          a->ln2_rstd, p->ln2_w, N, C);
-    nn_linear_backward(m->dattm, 0.0f, G(p->proj_w), G(p->proj_b), m->wpart, dxio, a->attm,
-                       p->proj_w, N, C, C);
+    /* Bias gradients are summed by the pass that writes their output gradient where there is
+     * one: fc2's (but the last block's) by the next block's first LayerNorm backward, fc1's by
+     * the GELU backward, proj's by the second LayerNorm backward, patch's by block 0. */
+    float *fc2_db = l + 1 == m->cfg.depth ? G(p->fc2_b) : NULL;
+    float *ln1_dsum = l > 0 ? G(m->blocks[l - 1].fc2_b) : G(m->patch_b);
+    nn_linear_backward(m->dh2, 0.0f, G(p->fc2_w), fc2_db, m->wpart, dxio, a->h2, p->fc2_w, N, M,
+                       C);
+    nn_gelu_backward(m->dh1, G(p->fc1_b), m->dh2, a->h1, N, M); /* h1 holds GELU' (forward) */
+    nn_linear_backward(m->dln, 0.0f, G(p->fc1_w), NULL, m->wpart, m->dh1, a->ln2, p->fc1_w, N, C,
+                       M);
+    nn_layernorm_backward(dxio, G(p->ln2_w), G(p->ln2_b), G(p->proj_b), m->dattm, m->dln, a->xmid,
+                          a->ln2_mean, a->ln2_rstd, p->ln2_w, N, C);
+    nn_linear_backward(m->dattm, 0.0f, G(p->proj_w), NULL, m->wpart, dxio, a->attm, p->proj_w, N,
+                       C, C);
     double rd[4], td[4], dr[4] = {0, 0, 0, 0}, dt[4] = {0, 0, 0, 0};
     mmx_norm nrm = vit_attn_norm(m, l, rd, td, 1);
     mmx_param_grads pg = {dr, dt, NULL};
@@ -165,8 +170,8 @@ static mmx_status block_backward(vit_model *m, int l, float *dxio, int batch)
         add_mod_grads(G(p->mm_ranges), G(p->mm_ts), dr, dt);
     nn_linear_backward(m->dln, 0.0f, G(p->qkv_w), G(p->qkv_b), m->wpart, m->dqkv, a->ln1, p->qkv_w,
                        N, C, 3 * C);
-    nn_layernorm_backward(dxio, G(p->ln1_w), G(p->ln1_b), m->dattm, m->dln, a->x, a->ln1_mean,
-                          a->ln1_rstd, p->ln1_w, N, C);
+    nn_layernorm_backward(dxio, G(p->ln1_w), G(p->ln1_b), ln1_dsum, m->dattm, m->dln, a->x,
+                          a->ln1_mean, a->ln1_rstd, p->ln1_w, N, C);
     return MMX_OK;
 }
 
@@ -185,8 +190,8 @@ static mmx_status head_backward(vit_model *m, const int32_t *labels, int batch, 
     nn_linear_backward(m->dfcn, 0.0f, G(m->head_w), G(m->head_b), m->wpart, m->dlogits, m->fcn,
                        m->head_w, B, C, K);
     memset(m->dpooled, 0, (size_t)(B * C) * 4);
-    nn_layernorm_backward(m->dpooled, G(m->norm_w), G(m->norm_b), m->dpooled_xh, m->dfcn, m->pooled,
-                          m->fcn_mean, m->fcn_rstd, m->norm_w, B, C);
+    nn_layernorm_backward(m->dpooled, G(m->norm_w), G(m->norm_b), NULL, m->dpooled_xh, m->dfcn,
+                          m->pooled, m->fcn_mean, m->fcn_rstd, m->norm_w, B, C);
     memset(m->dx, 0, (size_t)(B * T * C) * 4);
     nn_meanpool_backward(m->dx, m->dpooled, B, T, C);
     return MMX_OK;
@@ -208,8 +213,9 @@ mmx_status vit_backward(vit_model *m, const int32_t *labels, int batch, double l
         return st;
     /* pos gets the sum over the batch of d x0; the patch projection has no input gradient. */
     nn_colsum_add(G(m->pos), m->dx, NULL, B, T * C);
-    nn_linear_backward(NULL, 0.0f, G(m->patch_w), G(m->patch_b), m->wpart, m->dx, m->patches,
-                       m->patch_w, B * T, P, C);
+    /* patch.bias: summed by block 0's first LayerNorm backward */
+    nn_linear_backward(NULL, 0.0f, G(m->patch_w), NULL, m->wpart, m->dx, m->patches, m->patch_w,
+                       B * T, P, C);
     return MMX_OK;
 }
 
