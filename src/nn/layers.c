@@ -323,11 +323,13 @@ void nn_gelu_backward(float *dx, float *dsum, const float *dy, const float *d, i
         colsum2(dsum, NULL, dx, NULL, n, c);
 }
 
-void nn_add(float *y, const float *a, const float *b, int64_t n)
+void nn_add_bcast(float *y, const float *b, int64_t reps, int64_t n)
 {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = a[i] + b[i];
+    for (int64_t r = 0; r < reps; r++)
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++)
+            y[r * n + i] += b[i];
 }
 
 void nn_meanpool_forward(float *y, const float *x, int64_t b, int64_t t, int64_t c)

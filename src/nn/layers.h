@@ -60,8 +60,8 @@ void nn_gelu_backward(float *dx, float *dsum, const float *dy, const float *d, i
  * the thread count. */
 void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_t c);
 
-/* y = a + b (elementwise, n values); y may alias a or b. */
-void nn_add(float *y, const float *a, const float *b, int64_t n);
+/* y[r, i] += b[i]: b (n) added to each of the reps rows of y (reps, n) */
+void nn_add_bcast(float *y, const float *b, int64_t reps, int64_t n);
 
 /* Mean over tokens: y (B, C) = mean_t x (B, T, C). */
 void nn_meanpool_forward(float *y, const float *x, int64_t b, int64_t t, int64_t c);

@@ -83,8 +83,7 @@ static void embed_forward(vit_model *m, const float *img, int batch)
     float *x0 = m->blk[0].x;
     nn_patchify(m->patches, img, B, m->cfg.image, m->cfg.image, m->cfg.patch);
     nn_linear_forward(x0, m->patches, m->patch_w, m->patch_b, B * T, P, C);
-    for (int64_t i = 0; i < B; i++)
-        nn_add(x0 + i * T * C, x0 + i * T * C, m->pos, T * C);
+    nn_add_bcast(x0, m->pos, B, T * C);
 }
 
 mmx_status vit_forward(vit_model *m, const float *img, const int32_t *labels, int batch,
