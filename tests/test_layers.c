@@ -7,6 +7,9 @@
  * need not be (each thread's rows are one OpenBLAS call, whose edge kernels round a row
  * differently depending on where it falls: seen at n = 2047, in = 5, out = 33). The weight
  * gradient's scratch must not be written past nn_linear_wgrad_floats.
+ * Then the LayerNorm and GELU backward with their column sums (dg, db and the sum of the dx
+ * they write, for the next bias), against double formulas, below and above the widths the
+ * fused chunk pass takes (512 columns), bit-identical across thread counts.
  */
 #include <float.h>
 #include <omp.h>
@@ -99,6 +102,110 @@ static void check_linear(int64_t n, int64_t in, int64_t out, t_rng *rng) {
     free(x), free(w), free(b), free(res), free(dy);
 }
 
+/* Relative error of a float sum against its double reference, sized by the sum of |terms|. */
+static double rel(double got, double want, double mag) { return fabs(got - want) / (mag > 0 ? mag : 1.0); }
+
+static void check_layernorm_backward(int64_t n, int64_t c, int with_dsum, t_rng *rng) {
+    const size_t nc = (size_t)(n * c);
+    float *x = malloc(sizeof(float) * nc), *g = malloc(sizeof(float) * (size_t)c);
+    float *b = malloc(sizeof(float) * (size_t)c), *dy = malloc(sizeof(float) * nc);
+    float *y = malloc(sizeof(float) * nc), *mean = malloc(sizeof(float) * (size_t)n);
+    float *rstd = malloc(sizeof(float) * (size_t)n);
+    fill(x, n * c, rng, -2.0, 3.0), fill(g, c, rng, 0.5, 1.5), fill(b, c, rng, -1.0, 1.0);
+    fill(dy, n * c, rng, -1.0, 1.0);
+    nn_layernorm_forward(y, mean, rstd, x, g, b, n, c, 1e-5f);
+    float *dx[3], *xh[3], *dg[3], *db[3], *ds[3];
+    for (int t = 0; t < 3; t++) {
+        dx[t] = malloc(sizeof(float) * nc), xh[t] = malloc(sizeof(float) * nc);
+        dg[t] = malloc(sizeof(float) * (size_t)(c + 1)), db[t] = malloc(sizeof(float) * (size_t)(c + 1));
+        ds[t] = malloc(sizeof(float) * (size_t)(c + 1));
+        for (size_t i = 0; i < nc; i++) dx[t][i] = 0.5f; /* the backward accumulates */
+        for (int64_t j = 0; j <= c; j++) dg[t][j] = db[t][j] = ds[t][j] = 0.25f;
+        omp_set_num_threads(t + 1);
+        nn_layernorm_backward(dx[t], dg[t], db[t], with_dsum ? ds[t] : NULL, xh[t], dy, x, mean,
+                              rstd, g, n, c);
+    }
+    omp_set_num_threads(2);
+    T_CTX("layernorm backward n=%lld c=%lld%s", (long long)n, (long long)c, with_dsum ? " + dx sums" : "");
+    double edx = 0.0, eg = 0.0, eb = 0.0, es = 0.0;
+    double *sg = calloc((size_t)c, sizeof(double)), *sb = calloc((size_t)c, sizeof(double));
+    double *ss = calloc((size_t)c, sizeof(double)), *mg = calloc((size_t)c, sizeof(double));
+    double *mb = calloc((size_t)c, sizeof(double)), *ms = calloc((size_t)c, sizeof(double));
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * c, *dyr = dy + r * c;
+        double m = 0.0, v = 0.0, s1 = 0.0, s2 = 0.0;
+        for (int64_t j = 0; j < c; j++) m += xr[j];
+        m /= (double)c;
+        for (int64_t j = 0; j < c; j++) v += (xr[j] - m) * (xr[j] - m);
+        double rs = 1.0 / sqrt(v / (double)c + 1e-5);
+        for (int64_t j = 0; j < c; j++) {
+            double h = (xr[j] - m) * rs;
+            s1 += dyr[j] * g[j], s2 += dyr[j] * g[j] * h;
+        }
+        for (int64_t j = 0; j < c; j++) {
+            double h = (xr[j] - m) * rs;
+            double want = 0.5 + rs * (dyr[j] * g[j] - s1 / (double)c - h * s2 / (double)c);
+            edx = fmax(edx, fabs(dx[0][r * c + j] - want) / (1.0 + fabs(want)));
+            sg[j] += dyr[j] * h, mg[j] += fabs(dyr[j] * h);
+            sb[j] += dyr[j], mb[j] += fabs(dyr[j]);
+            ss[j] += want, ms[j] += fabs(want);
+        }
+    }
+    for (int64_t j = 0; j < c; j++) {
+        eg = fmax(eg, rel(dg[0][j], 0.25 + sg[j], 0.25 + mg[j]));
+        eb = fmax(eb, rel(db[0][j], 0.25 + sb[j], 0.25 + mb[j]));
+        if (with_dsum) es = fmax(es, rel(ds[0][j], 0.25 + ss[j], 0.25 + ms[j]));
+    }
+    CHECKF(edx <= 2e-5, "dx error %.3g", edx);
+    CHECKF(eg <= 2e-5 && eb <= 16 * FLT_EPSILON, "dg error %.3g, db error %.3g", eg, eb);
+    CHECKF(es <= 2e-5, "sum of dx error %.3g", es);
+    if (!with_dsum) CHECKF(ds[0][0] == 0.25f, "dsum written while NULL%s", "");
+    for (int t = 0; t < 3; t++)
+        CHECKF(dg[t][c] == 0.25f && db[t][c] == 0.25f && ds[t][c] == 0.25f, "wrote past c%s", "");
+    for (int t = 1; t < 3; t++) {
+        CHECKF(!memcmp(dx[t], dx[0], sizeof(float) * nc), "dx differs at %d threads", t + 1);
+        CHECKF(!memcmp(dg[t], dg[0], sizeof(float) * (size_t)c) && !memcmp(db[t], db[0], sizeof(float) * (size_t)c) &&
+                   !memcmp(ds[t], ds[0], sizeof(float) * (size_t)c),
+               "column sums differ at %d threads", t + 1);
+    }
+    for (int t = 0; t < 3; t++) free(dx[t]), free(xh[t]), free(dg[t]), free(db[t]), free(ds[t]);
+    free(x), free(g), free(b), free(dy), free(y), free(mean), free(rstd);
+    free(sg), free(sb), free(ss), free(mg), free(mb), free(ms);
+}
+
+static void check_gelu_backward(int64_t n, int64_t c, int with_dsum, t_rng *rng) {
+    const size_t nc = (size_t)(n * c);
+    float *dy = malloc(sizeof(float) * nc), *d = malloc(sizeof(float) * nc);
+    fill(dy, n * c, rng, -1.0, 1.0), fill(d, n * c, rng, -0.2, 1.2);
+    float *dx[3], *ds[3];
+    for (int t = 0; t < 3; t++) {
+        dx[t] = malloc(sizeof(float) * (nc + 1)), ds[t] = malloc(sizeof(float) * (size_t)(c + 1));
+        dx[t][nc] = 777.0f;
+        for (int64_t j = 0; j <= c; j++) ds[t][j] = 0.25f;
+        omp_set_num_threads(t + 1);
+        nn_gelu_backward(dx[t], with_dsum ? ds[t] : NULL, dy, d, n, c);
+    }
+    omp_set_num_threads(2);
+    T_CTX("gelu backward n=%lld c=%lld%s", (long long)n, (long long)c, with_dsum ? " + dx sums" : "");
+    int exact = 1;
+    for (size_t i = 0; i < nc; i++) exact &= dx[0][i] == dy[i] * d[i]; /* one rounded product */
+    CHECKF(exact, "dx is not dy * d%s", "");
+    double es = 0.0;
+    for (int64_t j = 0; with_dsum && j < c; j++) {
+        double s = 0.25, mag = 0.25;
+        for (int64_t r = 0; r < n; r++) s += dx[0][r * c + j], mag += fabs(dx[0][r * c + j]);
+        es = fmax(es, rel(ds[0][j], s, mag));
+    }
+    CHECKF(es <= 16 * FLT_EPSILON, "sum of dx error %.3g", es);
+    if (!with_dsum) CHECKF(ds[0][0] == 0.25f, "dsum written while NULL%s", "");
+    for (int t = 0; t < 3; t++) CHECKF(dx[t][nc] == 777.0f && ds[t][c] == 0.25f, "wrote past the end%s", "");
+    for (int t = 1; t < 3; t++)
+        CHECKF(!memcmp(dx[t], dx[0], sizeof(float) * nc) && !memcmp(ds[t], ds[0], sizeof(float) * (size_t)c),
+               "results differ at %d threads", t + 1);
+    for (int t = 0; t < 3; t++) free(dx[t]), free(ds[t]);
+    free(dy), free(d);
+}
+
 int main(void) {
     t_rng rng = t_rng_seed(5);
     /* rows: one group (< 2048), 2, 3 and the most groups (odd counts, uneven splits) */
@@ -106,5 +213,12 @@ int main(void) {
                                 {3333, 9, 20}, {5001, 33, 7}, {9000, 8, 24}};
     for (size_t s = 0; s < sizeof shape / sizeof shape[0]; s++)
         check_linear(shape[s][0], shape[s][1], shape[s][2], &rng);
+    /* widths: vector tails, the model's 128, and past the fused pass's 512 (the fallback) */
+    const int64_t ln[][2] = {{1, 7}, {300, 128}, {513, 33}, {700, 600}};
+    for (size_t s = 0; s < sizeof ln / sizeof ln[0]; s++)
+        for (int w = 0; w < 2; w++) {
+            check_layernorm_backward(ln[s][0], ln[s][1], w, &rng);
+            check_gelu_backward(ln[s][0], ln[s][1] + 1, w, &rng);
+        }
     return t_summary();
 }
