@@ -2,10 +2,10 @@
  * The engine's linear layer (src/nn/layers.c) against double products computed here: the
  * forward with bias and residual, the input gradient (overwrite and accumulate), the weight
  * gradient over its fixed row groups (1, 2, 3 and 4 groups, odd row counts) and the bias
- * gradient, at 1, 2 and 3 threads. The weight and bias gradients must be bit-identical for
- * every thread count (their sums are fixed by the shape); the forward and the input gradient
- * need not be (each thread's rows are one OpenBLAS call, whose edge kernels round a row
- * differently depending on where it falls: seen at n = 2047, in = 5, out = 33). The weight
+ * gradient, at 1, 2 and 3 threads. Every output must be bit-identical for every thread count:
+ * the row groups of the products and the sums are fixed by the shape (with one OpenBLAS call
+ * per thread's rows the forward and input gradient differed, e.g. at n = 2047, in = 5,
+ * out = 33: OpenBLAS's edge kernels round a row by where it falls in a call). The weight
  * gradient's scratch must not be written past nn_linear_wgrad_floats.
  * Then the LayerNorm and GELU backward with their column sums (dg, db and the sum of the dx
  * they write, for the next bias), against double formulas, below and above the widths the
@@ -92,6 +92,8 @@ static void check_linear(int64_t n, int64_t in, int64_t out, t_rng *rng) {
     CHECKF(edw <= 256 * FLT_EPSILON, "weight gradient relative error %.3g", edw);
     CHECKF(edb <= 16 * FLT_EPSILON, "bias gradient relative error %.3g", edb);
     for (int t = 1; t < 3; t++) {
+        CHECKF(!memcmp(o[t].y, o[0].y, sizeof(float) * (size_t)(n * out)), "forward differs at %d threads", t + 1);
+        CHECKF(!memcmp(o[t].dx, o[0].dx, sizeof(float) * (size_t)(n * in)), "dx differs at %d threads", t + 1);
         CHECKF(!memcmp(o[t].dw, o[0].dw, sizeof(float) * (size_t)(out * in)), "dw differs at %d threads", t + 1);
         CHECKF(!memcmp(o[t].db, o[0].db, sizeof(float) * (size_t)out), "db differs at %d threads", t + 1);
     }
@@ -208,7 +210,8 @@ static void check_gelu_backward(int64_t n, int64_t c, int with_dsum, t_rng *rng)
 
 int main(void) {
     t_rng rng = t_rng_seed(5);
-    /* rows: one group (< 2048), 2, 3 and the most groups (odd counts, uneven splits) */
+    /* rows: one group, 2, 3 and the most groups of the weight gradient (>= 1024 rows each);
+     * 1 to 5 groups of the products (>= 1536 rows each); odd counts, uneven splits */
     const int64_t shape[][3] = {{1, 3, 2}, {37, 17, 9}, {2047, 5, 33}, {2048, 16, 16},
                                 {3333, 9, 20}, {5001, 33, 7}, {9000, 8, 24}};
     for (size_t s = 0; s < sizeof shape / sizeof shape[0]; s++)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_train.sh - the training CLI end to end on real Fashion-MNIST (small slices):
-#   bit-exact resume (a run stopped mid-epoch and resumed equals an uninterrupted one),
+#   bit-exact resume (a run stopped mid-epoch and resumed equals an uninterrupted one), the
+#   same checkpoint for 1 and 3 threads,
 #   corrupted and mismatched checkpoints (clear error, nothing overwritten), eval, analyze and
 #   demo outputs, and bad command lines / missing data.
 #   usage: bash tests/test_train.sh /path/to/multimax
@@ -28,6 +29,18 @@ check "resumed run ends with a byte-identical checkpoint (parameters, moments, s
 check "same final test accuracy" \
     cmp -s <(grep '"epoch":2,' "$TMP/a/log.jsonl" | sed 's/.*"test_loss"/"test_loss"/; s/,"ms_per_step.*//') \
            <(grep '"epoch":2,' "$TMP/b/log.jsonl" | sed 's/.*"test_loss"/"test_loss"/; s/,"ms_per_step.*//')
+
+# --- the thread count does not change the result ---------------------------------------------
+# batch 256 x 16 tokens = 4096 rows: 2 row groups per product, 4 per weight gradient, 16
+# column-sum chunks (the threads split all of them)
+TC=(train vit --depth 1 --dim 32 --heads 2 --patch 7 --epochs 1 --batch 256 --train-limit 768
+    --test-limit 64 --quiet --norm multimax --head-norm multimax)
+run "${TC[@]}" --threads 1 --out "$TMP/t1"
+check "1-thread run" [ "$RC" = 0 ]
+run "${TC[@]}" --threads 3 --out "$TMP/t3"
+check "3-thread run" [ "$RC" = 0 ]
+check "1 and 3 threads write byte-identical checkpoints" \
+    cmp -s "$TMP/t1/checkpoint.safetensors" "$TMP/t3/checkpoint.safetensors"
 
 # --- eval and analyze ----------------------------------------------------------------------
 CK="$TMP/a/checkpoint.safetensors"

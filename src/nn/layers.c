@@ -105,13 +105,22 @@ void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_
 /* Rows per OpenMP chunk of the row kernels. */
 #define ROW_CHUNK 64
 
-/* Row-split products: C (n x N) = A (n x K) op(B) + beta C with each thread multiplying its own
- * block of rows by a one-thread sgemm (OpenBLAS's OpenMP build runs single-threaded inside our
- * parallel region). MMX_NN_SPLIT=0 makes it one sgemm over all rows, threaded by OpenBLAS. */
-static int split_rows(void)
+/* Row-split products: C (n x N) = A (n x K) op(B) + beta C by fixed groups of rows, one
+ * single-thread sgemm per group (OpenBLAS's OpenMP build runs single-threaded inside our
+ * parallel region), threads taking groups in turn. The groups depend on n alone, so every row
+ * comes from the same call whatever the thread count: OpenBLAS's edge kernels round a row
+ * differently depending on where it falls in a call, and per-thread blocks made the products
+ * (and so training) differ between thread counts. At least NN_GROUP_ROWS rows per group, as
+ * each call packs B again: at the benchmark's 6272 rows, 4 groups of 1568 ran as fast as one
+ * call per thread (docs/BENCHMARKS.md, "Training"). The price: at most n / NN_GROUP_ROWS
+ * threads share a product (4 at 6272 rows). */
+#define NN_GROUP_ROWS 1536
+#define NN_MAX_GROUPS 64
+
+static int64_t row_groups(int64_t n)
 {
-    const char *e = getenv("MMX_NN_SPLIT"); /* read per call: no shared state between threads */
-    return !(e && e[0] == '0');
+    int64_t g = n / NN_GROUP_ROWS;
+    return g < 1 ? 1 : g > NN_MAX_GROUPS ? NN_MAX_GROUPS : g;
 }
 
 /* c rows [r0, r1) = bias (+ res), N wide (the preload of nn_linear_forward_add), by the
@@ -122,21 +131,23 @@ static void preload_rows(float *c, const float *bias, const float *res, int64_t 
     mmx_kernels_active()->bias_rows(c + r0 * N, bias, res ? res + r0 * N : NULL, r1 - r0, N);
 }
 
-/* With bias or res, each thread first preloads its own rows of c (then beta = 1): one
- * parallel region, and the rows are in the thread's cache when its product adds to them. */
+/* With bias or res, each group's rows of c are first preloaded (then beta = 1) by the thread
+ * that multiplies them, in the same parallel region, so they are in its cache when the
+ * product adds to them. */
 static void rows_sgemm_pre(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, const float *a,
                            const float *b, int64_t ldb, float beta, float *c, const float *bias,
                            const float *res)
 {
-#pragma omp parallel if (split_rows())
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int64_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
-        if (r1 > r0 && (bias || res))
+    const int64_t G = row_groups(n);
+#pragma omp parallel for schedule(static)
+    for (int64_t g = 0; g < G; g++) {
+        const int64_t r0 = n * g / G, r1 = n * (g + 1) / G;
+        if (r1 == r0)
+            continue;
+        if (bias || res)
             preload_rows(c, bias, res, r0, r1, N);
-        if (r1 > r0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)(r1 - r0), (int)N, (int)K, 1.0f,
-                        a + r0 * K, (int)K, b, (int)ldb, beta, c + r0 * N, (int)N);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)(r1 - r0), (int)N, (int)K, 1.0f,
+                    a + r0 * K, (int)K, b, (int)ldb, beta, c + r0 * N, (int)N);
     }
 }
 
@@ -183,16 +194,13 @@ int64_t nn_linear_wgrad_floats(int64_t n, int64_t in, int64_t out)
  * writes part[g - 1]; then dw += part[0] + part[1] + ... in group order. At these shapes (K =
  * rows in the thousands, out x in a few hundred squared) OpenBLAS's own threading splits the
  * small output and runs at 170-220 GFLOP/s on 2 threads; one product per thread over half the
- * rows runs at 260-300 (docs/BENCHMARKS.md, "Training"). */
+ * rows runs at 260-300 (docs/BENCHMARKS.md, "Training"). One group is one call, also inside
+ * the parallel region, so that OpenBLAS never threads it by itself (its split, and so its
+ * rounding, would follow the thread count). */
 static void wgrad_rows(float *dw, float *part, const float *dy, const float *x, int64_t n,
                        int64_t in, int64_t out)
 {
     const int64_t G = wgrad_groups(n), sz = in * out;
-    if (G == 1) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
-                    (int)out, x, (int)in, 1.0f, dw, (int)in);
-        return;
-    }
 #pragma omp parallel
     {
 #pragma omp for schedule(static, 1)
@@ -202,12 +210,14 @@ static void wgrad_rows(float *dw, float *part, const float *dy, const float *x, 
                         1.0f, dy + r0 * out, (int)out, x + r0 * in, (int)in, g ? 0.0f : 1.0f,
                         g ? part + (g - 1) * sz : dw, (int)in);
         }
+        if (G > 1) {
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < sz; i++) {
-            float s = dw[i];
-            for (int64_t g = 1; g < G; g++)
-                s += part[(g - 1) * sz + i];
-            dw[i] = s;
+            for (int64_t i = 0; i < sz; i++) {
+                float s = dw[i];
+                for (int64_t g = 1; g < G; g++)
+                    s += part[(g - 1) * sz + i];
+                dw[i] = s;
+            }
         }
     }
 }
