@@ -4,20 +4,6 @@
 #include "kernels/kernels.h"
 
 #include <cblas.h>
-#include <stdlib.h>
-#ifdef _OPENMP
-#include <omp.h>
-#else
-static int omp_get_thread_num(void)
-{
-    return 0;
-}
-static int omp_get_num_threads(void)
-{
-    return 1;
-}
-#endif
-#include <math.h>
 #include <string.h>
 
 /* Column sums in double. Threads take chunks of CS_ROWS rows in turn (contiguous reads) and
