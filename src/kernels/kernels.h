@@ -90,7 +90,9 @@ typedef struct {
 
     /* Fused attention, SoftMax / MultiMax score tiles (attn_tiles.inc; src/attn/attn_flash.c).
      * A tile: rows x n scores, row stride ld; row r's entries [0, nv[r]) are visible, the
-     * rest masked (not read). mod: MultiMax's modulator, or NULL for plain scores.
+     * rest masked (not read for results). Each row has room for whole vectors: ld >= n
+     * rounded up to a multiple of MMX_VW (the kernels may load and store a row's last vector
+     * whole). mod: MultiMax's modulator, or NULL for plain scores.
      * Forward (online softmax): z = sigma(s) on the visible entries; overwrites s with
      * p = exp(z - m_new) (0 where masked); m[r] is the running max of z (-inf before the
      * first visible entry), l[r] the running sum, rescaled; corr[r] = exp(m_old - m_new), the
