@@ -7,6 +7,8 @@
  * per thread's rows the forward and input gradient differed, e.g. at n = 2047, in = 5,
  * out = 33: OpenBLAS's edge kernels round a row by where it falls in a call). The weight
  * gradient's scratch must not be written past nn_linear_wgrad_floats.
+ * The fused fc1 + GELU forward: its product against double products, GELU and GELU' of that
+ * product against the erf formula in double, with GELU' kept in place, apart, or not at all.
  * Then the LayerNorm and GELU backward with their column sums (dg, db and the sum of the dx
  * they write, for the next bias), against double formulas, below and above the widths the
  * fused chunk pass takes (512 columns), bit-identical across thread counts.
@@ -102,6 +104,52 @@ static void check_linear(int64_t n, int64_t in, int64_t out, t_rng *rng) {
         free(o[t].y), free(o[t].dx), free(o[t].dw), free(o[t].db), free(o[t].part);
     }
     free(x), free(w), free(b), free(res), free(dy);
+}
+
+/* h = x W^T + b, y = GELU(h), d = GELU'(h) (d: 0 = NULL, 1 = in place over h, 2 = apart). */
+static void check_linear_gelu(int64_t n, int64_t in, int64_t out, int dmode, t_rng *rng) {
+    const size_t no = (size_t)(n * out);
+    float *x = malloc(sizeof(float) * (size_t)(n * in)), *w = malloc(sizeof(float) * (size_t)(out * in));
+    float *b = malloc(sizeof(float) * (size_t)out);
+    fill(x, n * in, rng, -1.0, 1.0), fill(w, out * in, rng, -0.7, 0.7), fill(b, out, rng, -1.0, 1.0);
+    float *y[3], *h[3], *d[3];
+    for (int t = 0; t < 3; t++) {
+        y[t] = malloc(sizeof(float) * (no + 1)), h[t] = malloc(sizeof(float) * (no + 1));
+        d[t] = malloc(sizeof(float) * (no + 1));
+        y[t][no] = h[t][no] = d[t][no] = 777.0f;
+        omp_set_num_threads(t + 1);
+        nn_linear_gelu_forward(y[t], dmode == 0 ? NULL : dmode == 1 ? h[t] : d[t], h[t], x, w, b, n,
+                               in, out);
+    }
+    omp_set_num_threads(2);
+    T_CTX("linear + GELU n=%lld in=%lld out=%lld, d %s", (long long)n, (long long)in, (long long)out,
+          dmode == 0 ? "not kept" : dmode == 1 ? "in place" : "apart");
+    double eh = 0.0, ey = 0.0, ed = 0.0;
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t j = 0; j < out; j++) {
+            double s = b[j], mag = fabs(b[j]);
+            for (int64_t k = 0; k < in; k++)
+                s += (double)x[r * in + k] * w[j * in + k], mag += fabs((double)x[r * in + k] * w[j * in + k]);
+            const size_t at = (size_t)(r * out + j);
+            /* the pre-activation: h itself, or recovered from y where h holds d */
+            double hv = dmode == 1 ? s : h[0][at];
+            if (dmode != 1) eh = fmax(eh, fabs(hv - s) / mag);
+            double phi = 0.5 * (1.0 + erf(hv / sqrt(2.0))), pdf = exp(-0.5 * hv * hv) / sqrt(2.0 * 3.14159265358979323846);
+            ey = fmax(ey, fabs(y[0][at] - hv * phi) / (1.0 + fabs(hv)));
+            if (dmode) ed = fmax(ed, fabs((dmode == 1 ? h[0][at] : d[0][at]) - (phi + hv * pdf)));
+        }
+    CHECKF(eh <= 64 * FLT_EPSILON, "product relative error %.3g", eh);
+    /* erf to 1.5e-7 absolute; in place, h (the float product) is gone: y and d are then
+     * compared at the double product, a float rounding of h away */
+    CHECKF(ey <= 1e-6 && ed <= 1e-6, "GELU error %.3g, GELU' error %.3g", ey, ed);
+    for (int t = 0; t < 3; t++)
+        CHECKF(y[t][no] == 777.0f && h[t][no] == 777.0f && d[t][no] == 777.0f, "wrote past the end%s", "");
+    for (int t = 1; t < 3; t++)
+        CHECKF(!memcmp(y[t], y[0], sizeof(float) * no) && !memcmp(h[t], h[0], sizeof(float) * no) &&
+                   (dmode != 2 || !memcmp(d[t], d[0], sizeof(float) * no)),
+               "results differ at %d threads", t + 1);
+    for (int t = 0; t < 3; t++) free(y[t]), free(h[t]), free(d[t]);
+    free(x), free(w), free(b);
 }
 
 /* Relative error of a float sum against its double reference, sized by the sum of |terms|. */
@@ -216,6 +264,9 @@ int main(void) {
                                 {3333, 9, 20}, {5001, 33, 7}, {9000, 8, 24}};
     for (size_t s = 0; s < sizeof shape / sizeof shape[0]; s++)
         check_linear(shape[s][0], shape[s][1], shape[s][2], &rng);
+    const int64_t lg[][3] = {{1, 3, 5}, {37, 17, 33}, {3333, 16, 40}};
+    for (size_t s = 0; s < sizeof lg / sizeof lg[0]; s++)
+        for (int dm = 0; dm < 3; dm++) check_linear_gelu(lg[s][0], lg[s][1], lg[s][2], dm, &rng);
     /* widths: vector tails, the model's 128, and past the fused pass's 512 (the fallback) */
     const int64_t ln[][2] = {{1, 7}, {300, 128}, {513, 33}, {700, 600}};
     for (size_t s = 0; s < sizeof ln / sizeof ln[0]; s++)

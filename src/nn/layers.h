@@ -21,6 +21,13 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
  * res (n, out) may not alias y. */
 void nn_linear_forward_add(float *y, const float *x, const float *w, const float *b,
                            const float *res, int64_t n, int64_t in, int64_t out);
+/* h = x W^T + b (b may be NULL), y = GELU(h), d = GELU'(h) (d may alias h, or be NULL): the
+ * GELU applied to each group of rows of the product while it is in cache. GELU as PyTorch's
+ * default (erf form): GELU(h) = h Phi(h) = h (1 + erf(h / sqrt 2)) / 2, erf to 1.5e-7
+ * absolute (SIMD kernel, see math_slots.inc); GELU'(h) = Phi(h) + h phi(h).
+ *   y, d, h: (N, out) */
+void nn_linear_gelu_forward(float *y, float *d, float *h, const float *x, const float *w,
+                            const float *b, int64_t n, int64_t in, int64_t out);
 /* dx = dx_beta dx + dy W; dw += dy^T x; db += sum_rows dy. dx may be NULL (no input gradient);
  * dx_beta = 0 overwrites dx (the first contribution: no zero-fill needed), 1 accumulates.
  * wpart: scratch of nn_linear_wgrad_floats(n, in, out) floats (NULL where that is 0): dw is
@@ -44,13 +51,8 @@ void nn_layernorm_backward(float *dx, float *dg, float *db, float *dsum, float *
                            const float *dy, const float *x, const float *mean, const float *rstd,
                            const float *g, int64_t n, int64_t c);
 
-/* GELU as PyTorch's default (erf form): y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, with erf to
- * 1.5e-7 absolute (SIMD kernel, see math_slots.inc); with d != NULL also its derivative
- * d = Phi(x) + x phi(x) for the backward (d may alias x: the pre-activation is not needed
- * once d is kept)    y, d, x: (N) */
-void nn_gelu_forward(float *y, float *d, const float *x, int64_t n);
-/* dx = dy d, d from nn_gelu_forward (overwrites dx), over n rows of c values; dsum (may be
- * NULL) += sum over rows of dx (the preceding linear layer's bias gradient, as nn_colsum_add
+/* dx = dy d, d from nn_linear_gelu_forward (overwrites dx), over n rows of c values; dsum
+ * (may be NULL) += sum over rows of dx (the preceding linear layer's bias gradient, as nn_colsum_add
  * would sum it)    dx, dy, d: (N, C) */
 void nn_gelu_backward(float *dx, float *dsum, const float *dy, const float *d, int64_t n,
                       int64_t c);

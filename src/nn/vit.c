@@ -71,8 +71,9 @@ static mmx_status block_forward(vit_model *m, int l, float *xnext, int batch, in
     nn_linear_forward_add(a->xmid, a->attm, p->proj_w, p->proj_b, a->x, N, C, C);
     nn_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->xmid, p->ln2_w, p->ln2_b, N, C,
                          VIT_LN_EPS);
-    nn_linear_forward(a->h1, a->ln2, p->fc1_w, p->fc1_b, N, C, M);
-    nn_gelu_forward(a->h2, train ? a->h1 : NULL, a->h1, N * M); /* h1 := GELU'(h1) */
+    /* h1 = fc1(ln2), h2 = GELU(h1), then h1 := GELU'(h1) for the backward */
+    nn_linear_gelu_forward(a->h2, train ? a->h1 : NULL, a->h1, a->ln2, p->fc1_w, p->fc1_b, N, C,
+                           M);
     nn_linear_forward_add(xnext, a->h2, p->fc2_w, p->fc2_b, a->xmid, N, M, C);
     return MMX_OK;
 }
