@@ -156,7 +156,7 @@ static void check_any_nonfinite_rows(const mmx_kernels *k) {
 
 int main(void) {
     const int64_t ms[] = {1, 2, 5, 6, 7, 12, 13, 49, 64};
-    const int64_t ns[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 64, 80, 128};
+    const int64_t ns[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 18, 31, 32, 33, 49, 50, 64, 80, 128};
     const int64_t ks[] = {1, 2, 7, 32, 49, 128};
     for (int i = 0; i < T_NISA; i++) {
         const mmx_kernels *k = t_isa_table(i);
