@@ -155,4 +155,25 @@ static inline void ref_evsoftmax(double *p, const double *x, int64_t n, int eval
     for (int64_t j = 0; j < n; j++) p[j] /= z;
 }
 
+/* LayerNorm of one float row of c values, in double (PyTorch's form: eps inside the sqrt):
+ * *mean, *rstd, xh[j] = (x[j] - mean) rstd, and dx[j] = rstd (dy g - <dy g> - xh <dy g xh>)
+ * (<.>: the row mean), the input gradient for the output gradient dy and the gain g. */
+static inline void ref_layernorm_row(double *xh, double *dx, double *mean, double *rstd,
+                                     const float *x, const float *dy, const float *g, int64_t c,
+                                     double eps)
+{
+    double m = 0.0, v = 0.0, s1 = 0.0, s2 = 0.0;
+    for (int64_t j = 0; j < c; j++) m += x[j];
+    m /= (double)c;
+    for (int64_t j = 0; j < c; j++) v += (x[j] - m) * (x[j] - m);
+    double rs = 1.0 / sqrt(v / (double)c + eps);
+    for (int64_t j = 0; j < c; j++) {
+        xh[j] = (x[j] - m) * rs;
+        s1 += (double)dy[j] * g[j], s2 += (double)dy[j] * g[j] * xh[j];
+    }
+    for (int64_t j = 0; j < c; j++)
+        dx[j] = rs * ((double)dy[j] * g[j] - s1 / (double)c - xh[j] * s2 / (double)c);
+    *mean = m, *rstd = rs;
+}
+
 #endif /* MMX_TEST_REFS_H */

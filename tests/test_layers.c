@@ -181,26 +181,20 @@ static void check_layernorm_backward(int64_t n, int64_t c, int with_dsum, t_rng 
     double *sg = calloc((size_t)c, sizeof(double)), *sb = calloc((size_t)c, sizeof(double));
     double *ss = calloc((size_t)c, sizeof(double)), *mg = calloc((size_t)c, sizeof(double));
     double *mb = calloc((size_t)c, sizeof(double)), *ms = calloc((size_t)c, sizeof(double));
+    double *rh = malloc(sizeof(double) * (size_t)c), *rdx = malloc(sizeof(double) * (size_t)c);
     for (int64_t r = 0; r < n; r++) {
-        const float *xr = x + r * c, *dyr = dy + r * c;
-        double m = 0.0, v = 0.0, s1 = 0.0, s2 = 0.0;
-        for (int64_t j = 0; j < c; j++) m += xr[j];
-        m /= (double)c;
-        for (int64_t j = 0; j < c; j++) v += (xr[j] - m) * (xr[j] - m);
-        double rs = 1.0 / sqrt(v / (double)c + 1e-5);
+        const float *dyr = dy + r * c;
+        double m, rs;
+        ref_layernorm_row(rh, rdx, &m, &rs, x + r * c, dyr, g, c, 1e-5);
         for (int64_t j = 0; j < c; j++) {
-            double h = (xr[j] - m) * rs;
-            s1 += dyr[j] * g[j], s2 += dyr[j] * g[j] * h;
-        }
-        for (int64_t j = 0; j < c; j++) {
-            double h = (xr[j] - m) * rs;
-            double want = 0.5 + rs * (dyr[j] * g[j] - s1 / (double)c - h * s2 / (double)c);
+            double want = 0.5 + rdx[j];
             edx = fmax(edx, fabs(dx[0][r * c + j] - want) / (1.0 + fabs(want)));
-            sg[j] += dyr[j] * h, mg[j] += fabs(dyr[j] * h);
+            sg[j] += dyr[j] * rh[j], mg[j] += fabs(dyr[j] * rh[j]);
             sb[j] += dyr[j], mb[j] += fabs(dyr[j]);
             ss[j] += want, ms[j] += fabs(want);
         }
     }
+    free(rh), free(rdx);
     for (int64_t j = 0; j < c; j++) {
         eg = fmax(eg, rel(dg[0][j], 0.25 + sg[j], 0.25 + mg[j]));
         eb = fmax(eb, rel(db[0][j], 0.25 + sb[j], 0.25 + mb[j]));

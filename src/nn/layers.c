@@ -103,10 +103,11 @@ void nn_colsum_add(float *acc, const float *x, const float *w, int64_t n, int64_
 #define NN_GROUP_ROWS 1536
 #define NN_MAX_GROUPS 64
 
-static int64_t row_groups(int64_t n)
+/* Groups of at least min_rows rows each, at most max_groups, at least one: fixed by n. */
+static int64_t fixed_groups(int64_t n, int64_t min_rows, int64_t max_groups)
 {
-    int64_t g = n / NN_GROUP_ROWS;
-    return g < 1 ? 1 : g > NN_MAX_GROUPS ? NN_MAX_GROUPS : g;
+    int64_t g = n / min_rows;
+    return g < 1 ? 1 : g > max_groups ? max_groups : g;
 }
 
 /* c rows [r0, r1) = bias (+ res), N wide (the preload of nn_linear_forward_add), by the
@@ -127,7 +128,7 @@ static void rows_sgemm_pre(CBLAS_TRANSPOSE tb, int64_t n, int64_t N, int64_t K, 
                            const float *res, float *gy, float *gd)
 {
     const mmx_kernels *k = mmx_kernels_active();
-    const int64_t G = row_groups(n);
+    const int64_t G = fixed_groups(n, NN_GROUP_ROWS, NN_MAX_GROUPS);
 #pragma omp parallel for schedule(static)
     for (int64_t g = 0; g < G; g++) {
         const int64_t r0 = n * g / G, r1 = n * (g + 1) / G;
@@ -176,13 +177,13 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
 }
 
 /* The weight gradient's row groups: fixed by n alone (NN_WGRAD_ROWS rows or more each, at most
- * NN_WGRAD_MAXG), so the sums, and the result, do not depend on the thread count. */
+ * NN_WGRAD_MAXG: each group past the first needs an out x in partial), so the sums, and the
+ * result, do not depend on the thread count. */
 #define NN_WGRAD_ROWS 1024
 
 static int64_t wgrad_groups(int64_t n)
 {
-    int64_t g = n / NN_WGRAD_ROWS;
-    return g < 1 ? 1 : g > NN_WGRAD_MAXG ? NN_WGRAD_MAXG : g;
+    return fixed_groups(n, NN_WGRAD_ROWS, NN_WGRAD_MAXG);
 }
 
 int64_t nn_linear_wgrad_floats(int64_t n, int64_t in, int64_t out)
@@ -193,8 +194,8 @@ int64_t nn_linear_wgrad_floats(int64_t n, int64_t in, int64_t out)
 /* dw += dy^T x as one-thread products over fixed row groups: group 0 adds into dw, group g > 0
  * writes part[g - 1]; then dw += part[0] + part[1] + ... in group order. At these shapes (K =
  * rows in the thousands, out x in a few hundred squared) OpenBLAS's own threading splits the
- * small output and runs at 170-220 GFLOP/s on 2 threads; one product per thread over half the
- * rows runs at 260-300 (docs/BENCHMARKS.md, "Training"). One group is one call, also inside
+ * small output and ran at 170-209 GFLOP/s on 2 threads, the row groups at 249-270
+ * (docs/BENCHMARKS.md, "Training", gemm_shapes). One group is one call, also inside
  * the parallel region, so that OpenBLAS never threads it by itself (its split, and so its
  * rounding, would follow the thread count). */
 static void wgrad_rows(float *dw, float *part, const float *dy, const float *x, int64_t n,
