@@ -215,6 +215,58 @@ static void check_bad_row(const t_case *c) {
     CHECK(untouched);
 }
 
+/* The backward kernels with non-temporal stores (stream = 1) against the same kernels with
+ * cached stores: the same return, the same bits in dx (hostile rows included), the same
+ * MultiMax scalar sums, and the gaps between rows untouched. Row strides make some rows start
+ * on a vector boundary (those are streamed) and others not (written as usual); a bad row
+ * stops both calls at the same row, and both resume after it as the driver does. */
+static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
+    if (c->norm.kind != MMX_NORM_SOFTMAX && c->norm.kind != MMX_NORM_MULTIMAX) return;
+    static const int64_t cols_list[] = {1, 15, 16, 17, 48, 100, 1000, 4097};
+    static const int64_t pads[] = {0, 3, 16};
+    const int64_t rows = ROWS + 4;
+    const mmx_kmod mod = mmx_kmod_from_norm(&c->norm);
+    const float inv_t = (float)(1.0 / (c->norm.kind == MMX_NORM_SOFTMAX ? c->norm.temperature : 1.0));
+    for (size_t ci = 0; ci < sizeof cols_list / sizeof cols_list[0]; ci++) {
+        for (size_t pi = 0; pi < sizeof pads / sizeof pads[0]; pi++) {
+            const int64_t cols = cols_list[ci], ld = cols + pads[pi], n = (rows * ld + 64) / 16 * 16;
+            double *x64 = malloc(sizeof(double) * rows * cols);
+            float *x = aligned_alloc(64, sizeof(float) * (size_t)n), *y = aligned_alloc(64, sizeof(float) * (size_t)n);
+            float *dy = aligned_alloc(64, sizeof(float) * (size_t)n), *dx[2];
+            fill(x64, rows, cols, rng);
+            for (int64_t i = 0; i < n; i++) x[i] = y[i] = 0.0f, dy[i] = (float)t_normal(rng);
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t j = 0; j < cols; j++) x[r * ld + j] = (float)x64[r * cols + j];
+            mmx_forward_f32(&c->norm, y, ld, x, ld, rows, cols); /* rows it rejects stay 0 */
+            double dr[2][6] = {{0}}, dt[2][6] = {{0}};
+            int64_t stops[2][ROWS + 4], nstop[2] = {0, 0};
+            for (int s = 0; s < 2; s++) {
+                dx[s] = aligned_alloc(64, sizeof(float) * (size_t)n);
+                for (int64_t i = 0; i < n; i++) dx[s][i] = -7.0f; /* gaps and rejected rows */
+                for (int64_t r = 0; r < rows;) {
+                    int64_t done = c->norm.kind == MMX_NORM_SOFTMAX
+                                       ? r + k->softmax_bwd(dx[s] + r * ld, ld, dy + r * ld, ld, y + r * ld, ld,
+                                                            rows - r, cols, inv_t, s)
+                                       : r + k->multimax_bwd(dx[s] + r * ld, ld, dr[s], dt[s], dy + r * ld, ld,
+                                                             y + r * ld, ld, x + r * ld, ld, rows - r, cols, &mod, s);
+                    if (done < rows) stops[s][nstop[s]++] = done;
+                    r = done + 1;
+                }
+            }
+            T_CTX("%s [%s] streaming stores, cols=%lld ld=%lld", c->name, k->isa, (long long)cols, (long long)ld);
+            CHECK(nstop[0] == nstop[1] && memcmp(stops[0], stops[1], sizeof(int64_t) * (size_t)nstop[0]) == 0);
+            CHECK(memcmp(dx[0], dx[1], sizeof(float) * (size_t)n) == 0);
+            CHECK(memcmp(dr[0], dr[1], sizeof dr[0]) == 0 && memcmp(dt[0], dt[1], sizeof dt[0]) == 0);
+            int gaps = 1;
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t j = cols; j < ld; j++) gaps &= dx[1][r * ld + j] == -7.0f;
+            for (int64_t i = rows * ld; i < n; i++) gaps &= dx[1][i] == -7.0f;
+            CHECK(gaps);
+            free(x64), free(x), free(y), free(dy), free(dx[0]), free(dx[1]);
+        }
+    }
+}
+
 /* ulp distance between a float and the correctly rounded double value. */
 static double ulps(float got, double want) {
     float w = (float)want;
@@ -331,6 +383,7 @@ int main(void) {
             check_threads(&cases[c], &rng);
             check_inplace(&cases[c], &rng);
             check_bad_row(&cases[c]);
+            check_stream(k, &cases[c], &rng);
         }
     }
     return t_summary();

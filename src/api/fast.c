@@ -14,6 +14,7 @@
 
 #include "api/drivers.h"
 #include "core/internal.h"
+#include "cpu/cpu.h"
 #include "kernels/kernels.h"
 
 #define MMX_BLOCKS 64
@@ -52,17 +53,18 @@ static int64_t fwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_km
 static int64_t bwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_kmod *mod,
                           float *dx, int64_t lddx, mmx_grad_acc *acc, const float *dy,
                           int64_t lddy, const float *y, int64_t ldy, const float *x, int64_t ldx,
-                          int64_t rows, int64_t n) {
+                          int64_t rows, int64_t n, int stream) {
     int sparse = nm->kind == MMX_NORM_SPARSEMAX || nm->kind == MMX_NORM_ENTMAX15 || nm->kind == MMX_NORM_ENTMAX;
     if ((sparse && !k->entmax_bwd) || (nm->kind == MMX_NORM_MULTIMAX && !k->multimax_bwd) ||
         (!sparse && nm->kind != MMX_NORM_MULTIMAX && !k->softmax_bwd))
         return 0;
     switch (nm->kind) {
     case MMX_NORM_SOFTMAX:
-        return k->softmax_bwd(dx, lddx, dy, lddy, y, ldy, rows, n, (float)(1.0 / nm->temperature));
-    case MMX_NORM_EVSOFTMAX: return k->softmax_bwd(dx, lddx, dy, lddy, y, ldy, rows, n, 1.0f);
+        return k->softmax_bwd(dx, lddx, dy, lddy, y, ldy, rows, n, (float)(1.0 / nm->temperature), stream);
+    case MMX_NORM_EVSOFTMAX: return k->softmax_bwd(dx, lddx, dy, lddy, y, ldy, rows, n, 1.0f, stream);
     case MMX_NORM_MULTIMAX:
-        return k->multimax_bwd(dx, lddx, acc->dranges, acc->dts, dy, lddy, y, ldy, x, ldx, rows, n, mod);
+        return k->multimax_bwd(dx, lddx, acc->dranges, acc->dts, dy, lddy, y, ldy, x, ldx, rows, n,
+                               mod, stream);
     case MMX_NORM_SPARSEMAX:
     case MMX_NORM_ENTMAX15:
     case MMX_NORM_ENTMAX:
@@ -84,6 +86,7 @@ typedef struct {
     const mmx_kernels *k;
     mmx_kmod mod;
     int bwd;
+    int stream; /* non-temporal stores for the output (mmx_stream_min_bytes) */
     int64_t rows, cols;
     float *out;             /* y (fwd) or dx (bwd)  */
     int64_t ldout;
@@ -98,7 +101,7 @@ static int64_t job_kernel(const job *j, int64_t r, int64_t r1, mmx_grad_acc *acc
                               j->x + r * j->ldx, j->ldx, r1 - r, j->cols);
     return r + bwd_kernel(j->k, j->nm, &j->mod, j->out + r * j->ldout, j->ldout, acc,
                           j->dy + r * j->lddy, j->lddy, j->y + r * j->ldy, j->ldy,
-                          j->x ? j->x + r * j->ldx : NULL, j->ldx, r1 - r, j->cols);
+                          j->x ? j->x + r * j->ldx : NULL, j->ldx, r1 - r, j->cols, j->stream);
 }
 
 /* Row r through the checked reference: checks it and, unless check_only, computes it.
@@ -172,7 +175,8 @@ mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int6
                              int64_t cols) {
     job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 1,
              .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
-             .y = y, .ldy = ldy, .x = x, .ldx = ldx};
+             .y = y, .ldy = ldy, .x = x, .ldx = ldx,
+             .stream = rows * cols * (int64_t)sizeof(float) >= mmx_stream_min_bytes()};
     return job_run(&j, acc);
 }
 

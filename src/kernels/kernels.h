@@ -58,18 +58,21 @@ typedef struct {
     /* y = softmax(x * inv_t) */
     int64_t (*softmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                            int64_t n, float inv_t);
-    /* dx = y (dy - <y, dy>) inv_t */
+    /* dx = y (dy - <y, dy>) inv_t. stream: write dx with non-temporal stores (rows whose
+     * start is vector-aligned; the others as usual), for a dx too large to stay cached: the
+     * driver decides per call (mmx_stream_outputs). The values are the same either way. */
     int64_t (*softmax_bwd)(float *dx, int64_t lddx, const float *dy, int64_t lddy,
-                           const float *y, int64_t ldy, int64_t rows, int64_t n, float inv_t);
+                           const float *y, int64_t ldy, int64_t rows, int64_t n, float inv_t,
+                           int stream);
     /* y = softmax(sigma(x)) */
     int64_t (*multimax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                             int64_t n, const mmx_kmod *mod);
     /* dx and the modulator gradients from y = softmax(sigma(x)) and x. dranges, dts:
-     * 2*order doubles each, accumulated. */
+     * 2*order doubles each, accumulated. stream: as softmax_bwd. */
     int64_t (*multimax_bwd)(float *dx, int64_t lddx, double *dranges, double *dts,
                             const float *dy, int64_t lddy, const float *y, int64_t ldy,
                             const float *x, int64_t ldx, int64_t rows, int64_t n,
-                            const mmx_kmod *mod);
+                            const mmx_kmod *mod, int stream);
     /* EvSoftMax forward; its backward is softmax_bwd with inv_t = 1. */
     int64_t (*evsoftmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                              int64_t n, float w_low);

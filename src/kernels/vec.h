@@ -291,6 +291,24 @@ static inline int vcompress(float *dst, int32_t *dsti, vf v, vi w, unsigned mask
 }
 #endif
 
+/* A whole-vector store that bypasses the caches (non-temporal), for outputs too large to stay
+ * cached: it skips the read for ownership a cached store of a missing line costs. p must be
+ * aligned to MMX_VW floats (vstream_ok); vsfence orders such stores before later ones (once
+ * per kernel call). Plain stores where the ISA has none. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline void vstream(float *p, vf v) { _mm512_stream_ps(p, (__m512)v); }
+static inline void vsfence(void) { _mm_sfence(); }
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline void vstream(float *p, vf v) { _mm256_stream_ps(p, (__m256)v); }
+static inline void vsfence(void) { _mm_sfence(); }
+#else
+static inline void vstream(float *p, vf v) { vstore(p, v); }
+static inline void vsfence(void) {}
+#endif
+static inline int vstream_ok(const float *p) {
+    return ((uintptr_t)p & (MMX_VW * sizeof(float) - 1)) == 0;
+}
+
 /* Lane-wise square root (correctly rounded, as sqrtf); x >= 0. */
 #if MMX_VW == 16 && defined(__AVX512F__)
 static inline vf vsqrt(vf x) { return (vf)_mm512_sqrt_ps((__m512)x); }
