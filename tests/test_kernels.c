@@ -215,54 +215,98 @@ static void check_bad_row(const t_case *c) {
     CHECK(untouched);
 }
 
-/* The backward kernels with non-temporal stores (stream = 1) against the same kernels with
- * cached stores: the same return, the same bits in dx (hostile rows included), the same
- * MultiMax scalar sums, and the gaps between rows untouched. Row strides make some rows start
- * on a vector boundary (those are streamed) and others not (written as usual); a bad row
- * stops both calls at the same row, and both resume after it as the driver does. */
+/* Runs a row kernel over rows [0, rows) as the driver does: a row it declines is skipped
+ * (left as it was) and the kernel resumes after it. Returns the declined rows in stops[]. */
+typedef int64_t (*t_rows_fn)(const void *ctx, int64_t r, int s);
+static int t_run_rows(t_rows_fn fn, const void *ctx, int64_t rows, int s, int64_t *stops) {
+    int n = 0;
+    for (int64_t r = 0; r < rows;) {
+        int64_t done = r + fn(ctx, r, s);
+        if (done < rows) stops[n++] = done;
+        r = done + 1;
+    }
+    return n;
+}
+
+typedef struct {
+    const mmx_kernels *k;
+    const t_case *c;
+    const mmx_kmod *mod;
+    float inv_t, *y[2], *dx[2], *scratch;
+    const float *x, *dy;
+    double *dr[2], *dt[2];
+    int64_t rows, cols, ld;
+} t_stream_ctx;
+
+static int64_t t_stream_fwd(const void *ctx, int64_t r, int s) {
+    const t_stream_ctx *t = ctx;
+    float *y = t->y[s] + r * t->ld, *sc = s ? t->scratch : NULL;
+    const float *x = t->x + r * t->ld;
+    return t->c->norm.kind == MMX_NORM_SOFTMAX
+               ? t->k->softmax_fwd(y, t->ld, x, t->ld, t->rows - r, t->cols, t->inv_t, sc)
+               : t->k->multimax_fwd(y, t->ld, x, t->ld, t->rows - r, t->cols, t->mod, sc);
+}
+
+static int64_t t_stream_bwd(const void *ctx, int64_t r, int s) {
+    const t_stream_ctx *t = ctx;
+    const int64_t o = r * t->ld, n = t->rows - r;
+    return t->c->norm.kind == MMX_NORM_SOFTMAX
+               ? t->k->softmax_bwd(t->dx[s] + o, t->ld, t->dy + o, t->ld, t->y[0] + o, t->ld, n, t->cols, t->inv_t, s)
+               : t->k->multimax_bwd(t->dx[s] + o, t->ld, t->dr[s], t->dt[s], t->dy + o, t->ld, t->y[0] + o,
+                                    t->ld, t->x + o, t->ld, n, t->cols, t->mod, s);
+}
+
+/* 1 if the entries of a (rows x ld) buffer past each row's cols, and past the rows, hold v. */
+static int t_gaps_hold(const float *a, int64_t rows, int64_t cols, int64_t ld, int64_t n, float v) {
+    int ok = 1;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = cols; j < ld; j++) ok &= a[r * ld + j] == v;
+    for (int64_t i = rows * ld; i < n; i++) ok &= a[i] == v;
+    return ok;
+}
+
+/* The forward and backward kernels with non-temporal stores (forward: a scratch row; backward:
+ * stream = 1) against the same kernels with cached stores: the same declined rows, the same
+ * bits in y and dx (hostile rows included), the same MultiMax scalar sums, and the gaps
+ * between rows untouched. Row strides make some rows start on a vector boundary (those are
+ * streamed) and others not (written as usual). */
 static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
     if (c->norm.kind != MMX_NORM_SOFTMAX && c->norm.kind != MMX_NORM_MULTIMAX) return;
     static const int64_t cols_list[] = {1, 15, 16, 17, 48, 100, 1000, 4097};
     static const int64_t pads[] = {0, 3, 16};
     const int64_t rows = ROWS + 4;
     const mmx_kmod mod = mmx_kmod_from_norm(&c->norm);
-    const float inv_t = (float)(1.0 / (c->norm.kind == MMX_NORM_SOFTMAX ? c->norm.temperature : 1.0));
     for (size_t ci = 0; ci < sizeof cols_list / sizeof cols_list[0]; ci++) {
         for (size_t pi = 0; pi < sizeof pads / sizeof pads[0]; pi++) {
             const int64_t cols = cols_list[ci], ld = cols + pads[pi], n = (rows * ld + 64) / 16 * 16;
-            double *x64 = malloc(sizeof(double) * rows * cols);
-            float *x = aligned_alloc(64, sizeof(float) * (size_t)n), *y = aligned_alloc(64, sizeof(float) * (size_t)n);
-            float *dy = aligned_alloc(64, sizeof(float) * (size_t)n), *dx[2];
+            const size_t bytes = sizeof(float) * (size_t)n;
+            double *x64 = malloc(sizeof(double) * rows * cols), dr[2][6] = {{0}}, dt[2][6] = {{0}};
+            float *x = aligned_alloc(64, bytes), *dy = aligned_alloc(64, bytes);
+            t_stream_ctx t = {k, c, &mod, (float)(1.0 / (c->norm.kind == MMX_NORM_SOFTMAX ? c->norm.temperature : 1.0)),
+                              {aligned_alloc(64, bytes), aligned_alloc(64, bytes)},
+                              {aligned_alloc(64, bytes), aligned_alloc(64, bytes)},
+                              aligned_alloc(64, (size_t)(cols + 15) / 16 * 64), x, dy, {dr[0], dr[1]},
+                              {dt[0], dt[1]}, rows, cols, ld};
             fill(x64, rows, cols, rng);
-            for (int64_t i = 0; i < n; i++) x[i] = y[i] = 0.0f, dy[i] = (float)t_normal(rng);
+            for (int64_t i = 0; i < n; i++) x[i] = 0.0f, dy[i] = (float)t_normal(rng);
             for (int64_t r = 0; r < rows; r++)
                 for (int64_t j = 0; j < cols; j++) x[r * ld + j] = (float)x64[r * cols + j];
-            mmx_forward_f32(&c->norm, y, ld, x, ld, rows, cols); /* rows it rejects stay 0 */
-            double dr[2][6] = {{0}}, dt[2][6] = {{0}};
-            int64_t stops[2][ROWS + 4], nstop[2] = {0, 0};
+            int64_t stops[4][ROWS + 4];
+            int nstop[4];
             for (int s = 0; s < 2; s++) {
-                dx[s] = aligned_alloc(64, sizeof(float) * (size_t)n);
-                for (int64_t i = 0; i < n; i++) dx[s][i] = -7.0f; /* gaps and rejected rows */
-                for (int64_t r = 0; r < rows;) {
-                    int64_t done = c->norm.kind == MMX_NORM_SOFTMAX
-                                       ? r + k->softmax_bwd(dx[s] + r * ld, ld, dy + r * ld, ld, y + r * ld, ld,
-                                                            rows - r, cols, inv_t, s)
-                                       : r + k->multimax_bwd(dx[s] + r * ld, ld, dr[s], dt[s], dy + r * ld, ld,
-                                                             y + r * ld, ld, x + r * ld, ld, rows - r, cols, &mod, s);
-                    if (done < rows) stops[s][nstop[s]++] = done;
-                    r = done + 1;
-                }
+                for (int64_t i = 0; i < n; i++) t.y[s][i] = t.dx[s][i] = -7.0f; /* gaps, declined rows */
+                nstop[s] = t_run_rows(t_stream_fwd, &t, rows, s, stops[s]);
             }
+            for (int s = 0; s < 2; s++) nstop[2 + s] = t_run_rows(t_stream_bwd, &t, rows, s, stops[2 + s]);
             T_CTX("%s [%s] streaming stores, cols=%lld ld=%lld", c->name, k->isa, (long long)cols, (long long)ld);
-            CHECK(nstop[0] == nstop[1] && memcmp(stops[0], stops[1], sizeof(int64_t) * (size_t)nstop[0]) == 0);
-            CHECK(memcmp(dx[0], dx[1], sizeof(float) * (size_t)n) == 0);
+            for (int p = 0; p < 4; p += 2)
+                CHECK(nstop[p] == nstop[p + 1] && memcmp(stops[p], stops[p + 1], sizeof(int64_t) * (size_t)nstop[p]) == 0);
+            CHECK(memcmp(t.y[0], t.y[1], bytes) == 0);
+            CHECK(memcmp(t.dx[0], t.dx[1], bytes) == 0);
             CHECK(memcmp(dr[0], dr[1], sizeof dr[0]) == 0 && memcmp(dt[0], dt[1], sizeof dt[0]) == 0);
-            int gaps = 1;
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t j = cols; j < ld; j++) gaps &= dx[1][r * ld + j] == -7.0f;
-            for (int64_t i = rows * ld; i < n; i++) gaps &= dx[1][i] == -7.0f;
-            CHECK(gaps);
-            free(x64), free(x), free(y), free(dy), free(dx[0]), free(dx[1]);
+            CHECK(t_gaps_hold(t.y[1], rows, cols, ld, n, -7.0f) && t_gaps_hold(t.dx[1], rows, cols, ld, n, -7.0f));
+            free(x64), free(x), free(dy), free(t.scratch);
+            for (int s = 0; s < 2; s++) free(t.y[s]), free(t.dx[s]);
         }
     }
 }

@@ -33,11 +33,12 @@ static double alpha_of(const mmx_norm *nm) {
 /* Rows done by the kernel; 0 if this ISA has no kernel for the normalizer (the reference
  * then does every row). */
 static int64_t fwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_kmod *mod, float *y,
-                          int64_t ldy, const float *x, int64_t ldx, int64_t rows, int64_t n) {
+                          int64_t ldy, const float *x, int64_t ldx, int64_t rows, int64_t n,
+                          float *scratch) {
     switch (nm->kind) {
     case MMX_NORM_SOFTMAX:
-        return k->softmax_fwd ? k->softmax_fwd(y, ldy, x, ldx, rows, n, (float)(1.0 / nm->temperature)) : 0;
-    case MMX_NORM_MULTIMAX: return k->multimax_fwd ? k->multimax_fwd(y, ldy, x, ldx, rows, n, mod) : 0;
+        return k->softmax_fwd ? k->softmax_fwd(y, ldy, x, ldx, rows, n, (float)(1.0 / nm->temperature), scratch) : 0;
+    case MMX_NORM_MULTIMAX: return k->multimax_fwd ? k->multimax_fwd(y, ldy, x, ldx, rows, n, mod, scratch) : 0;
     case MMX_NORM_EVSOFTMAX:
         return k->evsoftmax_fwd ? k->evsoftmax_fwd(y, ldy, x, ldx, rows, n,
                                                    nm->eval ? 0.0f : (float)MMX_EVSOFTMAX_TRAIN_EPS)
@@ -94,11 +95,12 @@ typedef struct {
     int64_t lddy, ldy, ldx;
 } job;
 
-/* The kernel on rows [r, r1); returns the first row it did not do. */
-static int64_t job_kernel(const job *j, int64_t r, int64_t r1, mmx_grad_acc *acc) {
+/* The kernel on rows [r, r1); returns the first row it did not do. scratch: this thread's
+ * staging row for a streamed forward (NULL: none). */
+static int64_t job_kernel(const job *j, int64_t r, int64_t r1, mmx_grad_acc *acc, float *scratch) {
     if (!j->bwd)
         return r + fwd_kernel(j->k, j->nm, &j->mod, j->out + r * j->ldout, j->ldout,
-                              j->x + r * j->ldx, j->ldx, r1 - r, j->cols);
+                              j->x + r * j->ldx, j->ldx, r1 - r, j->cols, scratch);
     return r + bwd_kernel(j->k, j->nm, &j->mod, j->out + r * j->ldout, j->ldout, acc,
                           j->dy + r * j->lddy, j->lddy, j->y + r * j->ldy, j->ldy,
                           j->x ? j->x + r * j->ldx : NULL, j->ldx, r1 - r, j->cols, j->stream);
@@ -122,10 +124,10 @@ static mmx_status job_reference(const job *j, int64_t r, double *buf, mmx_grad_a
 }
 
 /* Block b: the kernel, and the reference for each row it declines. */
-static void job_block(const job *j, int b, int nb, block_out *out) {
+static void job_block(const job *j, int b, int nb, block_out *out, float *scratch) {
     int64_t r = j->rows * b / nb, r1 = j->rows * (b + 1) / nb;
     double *buf = NULL;
-    while ((r = job_kernel(j, r, r1, &out->acc)) < r1) {
+    while ((r = job_kernel(j, r, r1, &out->acc, scratch)) < r1) {
         mmx_status st = buf || (buf = malloc(4 * (size_t)j->cols * sizeof *buf)) ? MMX_OK : MMX_ERR_NOMEM;
         if (!st) st = job_reference(j, r, buf, &out->acc, 0);
         if (st && out->bad < 0) out->bad = r, out->st = st;
@@ -134,16 +136,31 @@ static void job_block(const job *j, int b, int nb, block_out *out) {
     free(buf);
 }
 
+/* A streamed forward's staging row (n floats, 64-byte aligned), or NULL: then the kernel
+ * writes y as usual (the same values). */
+static float *stream_scratch(const job *j) {
+    if (!j->stream || j->bwd) return NULL;
+    size_t bytes = ((size_t)j->cols * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes);
+}
+
 static mmx_status job_run(const job *j, mmx_grad_acc *acc) {
     const int nb = j->rows < MMX_BLOCKS ? (int)j->rows : MMX_BLOCKS;
     block_out out[MMX_BLOCKS];
     memset(out, 0, sizeof out);
 #ifdef MMX_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads(j->rows, j->cols))
+#pragma omp parallel num_threads(n_threads(j->rows, j->cols))
 #endif
-    for (int b = 0; b < nb; b++) {
-        out[b].bad = -1;
-        job_block(j, b, nb, &out[b]);
+    {
+        float *scratch = stream_scratch(j);
+#ifdef MMX_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int b = 0; b < nb; b++) {
+            out[b].bad = -1;
+            job_block(j, b, nb, &out[b], scratch);
+        }
+        free(scratch);
     }
     for (int b = 0; acc && b < nb; b++) { /* block order: deterministic sums */
         for (int i = 0; i < 2 * MMX_MULTIMAX_MAX_ORDER; i++) {
@@ -165,7 +182,8 @@ static mmx_status job_run(const job *j, mmx_grad_acc *acc) {
 mmx_status mmx_fast_forward(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
                             const float *x, int64_t ldx, int64_t rows, int64_t cols) {
     job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 0,
-             .rows = rows, .cols = cols, .out = y, .ldout = ldy, .x = x, .ldx = ldx};
+             .rows = rows, .cols = cols, .out = y, .ldout = ldy, .x = x, .ldx = ldx,
+             .stream = rows * cols * (int64_t)sizeof(float) >= mmx_stream_min_bytes()};
     return job_run(&j, NULL);
 }
 
@@ -187,7 +205,7 @@ mmx_status mmx_fast_forward_serial(const char *fn, const mmx_norm *nm, float *y,
     job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 0,
              .rows = rows, .cols = cols, .out = y, .ldout = ldy, .x = x, .ldx = ldx};
     block_out out = {.bad = -1};
-    job_block(&j, 0, 1, &out);
+    job_block(&j, 0, 1, &out, NULL);
     *bad_row = out.bad;
     return out.bad < 0 ? MMX_OK : out.st;
 }
@@ -200,7 +218,7 @@ mmx_status mmx_fast_backward_serial(const char *fn, const mmx_norm *nm, float *d
              .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
              .y = y, .ldy = ldy, .x = x, .ldx = ldx};
     block_out out = {.bad = -1};
-    job_block(&j, 0, 1, &out);
+    job_block(&j, 0, 1, &out, NULL);
     if (acc) {
         for (int i = 0; i < 2 * MMX_MULTIMAX_MAX_ORDER; i++) {
             acc->dranges[i] += out.acc.dranges[i];

@@ -55,18 +55,21 @@ typedef struct {
     const char *isa; /* "avx512", "avx2", "portable" */
     int vw;          /* floats per vector: 16, 8, 4 */
 
-    /* y = softmax(x * inv_t) */
+    /* y = softmax(x * inv_t). scratch: NULL, or n floats aligned to 64 bytes (this thread's):
+     * then y is written with non-temporal stores (rows whose start is vector-aligned; the
+     * others as usual), the exps staged in scratch, for a y too large to stay cached (the
+     * driver decides per call: mmx_stream_min_bytes). The values are the same either way. */
     int64_t (*softmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
-                           int64_t n, float inv_t);
+                           int64_t n, float inv_t, float *scratch);
     /* dx = y (dy - <y, dy>) inv_t. stream: write dx with non-temporal stores (rows whose
      * start is vector-aligned; the others as usual), for a dx too large to stay cached: the
      * driver decides per call (mmx_stream_outputs). The values are the same either way. */
     int64_t (*softmax_bwd)(float *dx, int64_t lddx, const float *dy, int64_t lddy,
                            const float *y, int64_t ldy, int64_t rows, int64_t n, float inv_t,
                            int stream);
-    /* y = softmax(sigma(x)) */
+    /* y = softmax(sigma(x)); scratch as softmax_fwd. */
     int64_t (*multimax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
-                            int64_t n, const mmx_kmod *mod);
+                            int64_t n, const mmx_kmod *mod, float *scratch);
     /* dx and the modulator gradients from y = softmax(sigma(x)) and x. dranges, dts:
      * 2*order doubles each, accumulated. stream: as softmax_bwd. */
     int64_t (*multimax_bwd)(float *dx, int64_t lddx, double *dranges, double *dts,
