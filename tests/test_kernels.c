@@ -234,26 +234,37 @@ typedef struct {
     const mmx_kmod *mod;
     float inv_t, *y[2], *dx[2], *scratch;
     const float *x, *dy;
-    double *dr[2], *dt[2];
+    double *dr[2], *dt[2], da[2];
     int64_t rows, cols, ld;
 } t_stream_ctx;
 
+/* The sparse maps' forwards have no streaming form: both runs use the same call. */
 static int64_t t_stream_fwd(const void *ctx, int64_t r, int s) {
     const t_stream_ctx *t = ctx;
     float *y = t->y[s] + r * t->ld, *sc = s ? t->scratch : NULL;
     const float *x = t->x + r * t->ld;
-    return t->c->norm.kind == MMX_NORM_SOFTMAX
-               ? t->k->softmax_fwd(y, t->ld, x, t->ld, t->rows - r, t->cols, t->inv_t, sc)
-               : t->k->multimax_fwd(y, t->ld, x, t->ld, t->rows - r, t->cols, t->mod, sc);
+    const int64_t n = t->rows - r;
+    switch (t->c->norm.kind) {
+    case MMX_NORM_SOFTMAX: return t->k->softmax_fwd(y, t->ld, x, t->ld, n, t->cols, t->inv_t, sc);
+    case MMX_NORM_MULTIMAX: return t->k->multimax_fwd(y, t->ld, x, t->ld, n, t->cols, t->mod, sc);
+    case MMX_NORM_SPARSEMAX: return t->k->sparsemax_fwd(y, t->ld, x, t->ld, n, t->cols);
+    case MMX_NORM_ENTMAX15: return t->k->entmax15_fwd(y, t->ld, x, t->ld, n, t->cols);
+    default: return t->k->entmax_fwd(y, t->ld, x, t->ld, n, t->cols, t->c->norm.alpha);
+    }
 }
 
 static int64_t t_stream_bwd(const void *ctx, int64_t r, int s) {
-    const t_stream_ctx *t = ctx;
+    t_stream_ctx *t = (t_stream_ctx *)ctx;
     const int64_t o = r * t->ld, n = t->rows - r;
-    return t->c->norm.kind == MMX_NORM_SOFTMAX
-               ? t->k->softmax_bwd(t->dx[s] + o, t->ld, t->dy + o, t->ld, t->y[0] + o, t->ld, n, t->cols, t->inv_t, s)
-               : t->k->multimax_bwd(t->dx[s] + o, t->ld, t->dr[s], t->dt[s], t->dy + o, t->ld, t->y[0] + o,
-                                    t->ld, t->x + o, t->ld, n, t->cols, t->mod, s);
+    const mmx_norm_kind kind = t->c->norm.kind;
+    if (kind == MMX_NORM_SOFTMAX)
+        return t->k->softmax_bwd(t->dx[s] + o, t->ld, t->dy + o, t->ld, t->y[0] + o, t->ld, n, t->cols, t->inv_t, s);
+    if (kind == MMX_NORM_MULTIMAX)
+        return t->k->multimax_bwd(t->dx[s] + o, t->ld, t->dr[s], t->dt[s], t->dy + o, t->ld, t->y[0] + o,
+                                  t->ld, t->x + o, t->ld, n, t->cols, t->mod, s);
+    double alpha = kind == MMX_NORM_SPARSEMAX ? 2.0 : kind == MMX_NORM_ENTMAX15 ? 1.5 : t->c->norm.alpha;
+    return t->k->entmax_bwd(t->dx[s] + o, t->ld, kind == MMX_NORM_ENTMAX ? &t->da[s] : NULL, t->dy + o,
+                            t->ld, t->y[0] + o, t->ld, n, t->cols, alpha, s);
 }
 
 /* 1 if the entries of a (rows x ld) buffer past each row's cols, and past the rows, hold v. */
@@ -271,7 +282,8 @@ static int t_gaps_hold(const float *a, int64_t rows, int64_t cols, int64_t ld, i
  * between rows untouched. Row strides make some rows start on a vector boundary (those are
  * streamed) and others not (written as usual). */
 static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
-    if (c->norm.kind != MMX_NORM_SOFTMAX && c->norm.kind != MMX_NORM_MULTIMAX) return;
+    if (c->norm.kind == MMX_NORM_EVSOFTMAX) return; /* its backward is SoftMax's */
+    if (c->norm.kind != MMX_NORM_SOFTMAX && c->norm.kind != MMX_NORM_MULTIMAX && !k->entmax_bwd) return;
     static const int64_t cols_list[] = {1, 15, 16, 17, 48, 100, 1000, 4097};
     static const int64_t pads[] = {0, 3, 16};
     const int64_t rows = ROWS + 4;
@@ -286,7 +298,7 @@ static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
                               {aligned_alloc(64, bytes), aligned_alloc(64, bytes)},
                               {aligned_alloc(64, bytes), aligned_alloc(64, bytes)},
                               aligned_alloc(64, (size_t)(cols + 15) / 16 * 64), x, dy, {dr[0], dr[1]},
-                              {dt[0], dt[1]}, rows, cols, ld};
+                              {dt[0], dt[1]}, {0.0, 0.0}, rows, cols, ld};
             fill(x64, rows, cols, rng);
             for (int64_t i = 0; i < n; i++) x[i] = 0.0f, dy[i] = (float)t_normal(rng);
             for (int64_t r = 0; r < rows; r++)
@@ -304,6 +316,7 @@ static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
             CHECK(memcmp(t.y[0], t.y[1], bytes) == 0);
             CHECK(memcmp(t.dx[0], t.dx[1], bytes) == 0);
             CHECK(memcmp(dr[0], dr[1], sizeof dr[0]) == 0 && memcmp(dt[0], dt[1], sizeof dt[0]) == 0);
+            CHECK(memcmp(&t.da[0], &t.da[1], sizeof t.da[0]) == 0);
             CHECK(t_gaps_hold(t.y[1], rows, cols, ld, n, -7.0f) && t_gaps_hold(t.dx[1], rows, cols, ld, n, -7.0f));
             free(x64), free(x), free(dy), free(t.scratch);
             for (int s = 0; s < 2; s++) free(t.y[s]), free(t.dx[s]);

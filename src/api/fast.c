@@ -70,7 +70,7 @@ static int64_t bwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_km
     case MMX_NORM_ENTMAX15:
     case MMX_NORM_ENTMAX:
         return k->entmax_bwd(dx, lddx, nm->kind == MMX_NORM_ENTMAX ? &acc->dalpha : NULL, dy,
-                             lddy, y, ldy, rows, n, alpha_of(nm));
+                             lddy, y, ldy, rows, n, alpha_of(nm), stream);
     case MMX_NORM_COUNT: break;
     }
     return 0;

@@ -89,10 +89,11 @@ typedef struct {
                             int64_t n);
     int64_t (*entmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                           int64_t n, double alpha);
-    /* dx = s dy - s <s, dy> / sum s, s = y^(2-alpha) on the support; dalpha (may be NULL) +=. */
+    /* dx = s dy - s <s, dy> / sum s, s = y^(2-alpha) on the support; dalpha (may be NULL) +=.
+     * stream: as softmax_bwd. */
     int64_t (*entmax_bwd)(float *dx, int64_t lddx, double *dalpha, const float *dy,
                           int64_t lddy, const float *y, int64_t ldy, int64_t rows, int64_t n,
-                          double alpha);
+                          double alpha, int stream);
 
     /* Fused attention, SoftMax / MultiMax score tiles (attn_tiles.inc; src/attn/attn_flash.c).
      * A tile: rows x n scores, row stride ld; row r's entries [0, nv[r]) are visible, the
