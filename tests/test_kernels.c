@@ -324,6 +324,38 @@ static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
     }
 }
 
+/* The interval on which the kernels take max sigma(x) = sigma(max x) without scanning for
+ * interior maxima (modulator.c): sigma, computed in double by the independent reference in
+ * refs.h, never decreases inside it, on random order-1 and order-2 modulators (many of them
+ * non-monotone, some with sigma' jumping below 0 at a breakpoint); and on the usual learned
+ * shapes it is not empty. */
+static void check_mono_interval(t_rng *rng) {
+    int nonempty = 0, n_mod = 2000;
+    for (int t = 0; t < n_mod; t++) {
+        int order = 1 + t % 2;
+        double ranges[4], ts[4];
+        for (int i = 0; i < 2 * order; i++) {
+            ranges[i] = 3.0 * (2.0 * t_unif(rng) - 1.0);
+            ts[i] = (t % 3 == 0 ? 0.1 : 1.5) * (2.0 * t_unif(rng) - 1.0);
+        }
+        mmx_norm nm = mmx_norm_multimax(order, ranges, ts);
+        mmx_kmod mod = mmx_kmod_from_norm(&nm);
+        if (!(mod.mono_lo <= mod.mono_hi)) continue;
+        nonempty += t % 3 == 0;
+        double lo = mod.mono_lo > -60 ? mod.mono_lo : -60, hi = mod.mono_hi < 60 ? mod.mono_hi : 60;
+        double prev = ref_sigma(order, ranges, ts, lo), worst = 0.0;
+        for (int i = 1; i <= 2000; i++) {
+            double x = lo + (hi - lo) * i / 2000.0, z = ref_sigma(order, ranges, ts, x);
+            worst = prev - z > worst ? prev - z : worst;
+            prev = z;
+        }
+        T_CTX("mono interval, modulator %d (order %d): [%g, %g]", t, order, mod.mono_lo, mod.mono_hi);
+        CHECKF(worst <= 1e-12 * (1.0 + fabs(prev)), "sigma falls by %g inside it", worst);
+    }
+    T_CTX("mono interval");
+    CHECKF(nonempty == (n_mod + 2) / 3, "%d of %d small-coefficient modulators have one", nonempty, (n_mod + 2) / 3);
+}
+
 /* ulp distance between a float and the correctly rounded double value. */
 static double ulps(float got, double want) {
     float w = (float)want;
@@ -426,6 +458,8 @@ static void check_gelu(const mmx_kernels *k, t_rng *rng) {
 int main(void) {
     t_case cases[16];
     int nc = make_cases(cases);
+    t_rng mrng = t_rng_seed(7);
+    check_mono_interval(&mrng);
     for (int i = 0; i < T_NISA; i++) {
         const mmx_kernels *k = t_isa_table(i);
         if (!k)

@@ -29,6 +29,9 @@ typedef struct {
      * a radius within which every row is safe (mmx_kmod_safe without its scalar loop). */
     int can_shift, ncrit;
     float crit_x[8], crit_s[8];
+    /* an interval on which sigma is nondecreasing (empty if lo > hi): a row inside it has
+     * max sigma(x) = sigma(max x), one evaluation (order <= 2) */
+    float mono_lo, mono_hi;
     float safe_r;
     /* sigma's identity band [id_lo, id_hi] = [max b_k, min d_k] (empty if id_lo > id_hi): on
      * it every piece of sigma is 0, so a row inside it is a SoftMax row, and its modulator

@@ -68,8 +68,65 @@ static float safe_radius(const mmx_kmod *m) {
     return 0.0f;
 }
 
+/* sigma' on piece i of the sorted breakpoints p[0..np-1] (piece i spans (p[i-1], p[i]), the
+ * first and last unbounded), evaluated at x: a linear function of x on the piece. */
+static double dsig_on(const mmx_kmod *m, const double *p, int np, int i, double x) {
+    double mid = i == 0 ? p[0] - 1.0 : i == np ? p[np - 1] + 1.0 : 0.5 * (p[i - 1] + p[i]);
+    return dsig_piece(m, x, mid);
+}
+
+/* [mono_lo, mono_hi]: the stretch around the middle piece on which sigma' >= 0, so a row inside
+ * it has its max sigma at its max entry; shrunk by a relative 1e-5 at finite ends (float
+ * rounding of the ends must not admit a decreasing stretch). Empty (lo > hi) if sigma' < 0
+ * at the middle piece's centre. */
+static void mono_interval(mmx_kmod *m, const double *p, int np) {
+    m->mono_lo = 1.0f, m->mono_hi = 0.0f;
+    const int pc = np / 2; /* 1 <= pc <= np - 1 */
+    const double c = 0.5 * (p[pc - 1] + p[pc]);
+    if (dsig_on(m, p, np, pc, c) < 0) return;
+    double lo = -INFINITY, hi = INFINITY;
+    for (int i = pc; i <= np; i++) { /* rightwards; sigma' >= 0 on [c, l] so far */
+        double l = i == pc ? c : p[i - 1], fl = dsig_on(m, p, np, i, l);
+        if (fl < 0) { /* a downward jump at the breakpoint */
+            hi = l;
+            break;
+        }
+        if (i == np) { /* unbounded: sigma' falls to a root, or never */
+            double slope = dsig_on(m, p, np, i, l + 1.0) - fl;
+            hi = slope >= 0 ? INFINITY : l + fl / -slope;
+            break;
+        }
+        double r = p[i], fr = dsig_on(m, p, np, i, r);
+        if (fr >= 0) continue;
+        hi = l + (r - l) * fl / (fl - fr); /* the root on the piece */
+        break;
+    }
+    for (int i = pc; i >= 0; i--) { /* leftwards; sigma' >= 0 on [r, c] so far */
+        double r = i == pc ? c : p[i], fr = dsig_on(m, p, np, i, r);
+        if (fr < 0) {
+            lo = r;
+            break;
+        }
+        if (i == 0) {
+            double slope = fr - dsig_on(m, p, np, i, r - 1.0);
+            lo = slope <= 0 ? -INFINITY : r - fr / slope;
+            break;
+        }
+        double l = p[i - 1], fl = dsig_on(m, p, np, i, l);
+        if (fl >= 0) continue;
+        lo = r - (r - l) * fr / (fr - fl);
+        break;
+    }
+    if (isfinite(lo)) lo += 1e-5 * (1.0 + fabs(lo));
+    if (isfinite(hi)) hi -= 1e-5 * (1.0 + fabs(hi));
+    if (!(lo <= hi)) return;
+    m->mono_lo = lo < -3e38 ? -INFINITY : (float)lo;
+    m->mono_hi = hi > 3e38 ? INFINITY : (float)hi;
+}
+
 void mmx_kmod_prepare(mmx_kmod *m) {
     m->safe_r = safe_radius(m);
+    m->mono_lo = 1.0f, m->mono_hi = 0.0f; /* empty until mono_interval */
     m->id_lo = -INFINITY, m->id_hi = INFINITY;
     for (int k = 1; k <= m->order; k++) {
         if (m->ranges[2 * k - 2] > m->id_lo) m->id_lo = m->ranges[2 * k - 2];
@@ -87,6 +144,7 @@ void mmx_kmod_prepare(mmx_kmod *m) {
             p[j] = p[j - 1], p[j - 1] = t;
         }
     for (int i = 0; i < np; i++) add_crit(m, p[i]);
+    mono_interval(m, p, np);
     for (int i = 0; i <= np; i++) { /* piece i: (p[i-1], p[i]), unbounded at both ends */
         double l = i > 0 ? p[i - 1] : p[0] - 2.0, r = i < np ? p[i] : p[np - 1] + 2.0;
         double mid = 0.5 * (l + r), slope = dsig_piece(m, mid + 0.5, mid) - dsig_piece(m, mid - 0.5, mid);
@@ -104,6 +162,10 @@ int mmx_kmod_safe(const mmx_kmod *m, float xmin, float xmax) {
 
 int mmx_kmod_shift(const mmx_kmod *m, float xmin, float xmax, float *shift) {
     if (!m->can_shift || !mmx_kmod_safe(m, xmin, xmax)) return 0;
+    if (xmin >= m->mono_lo && xmax <= m->mono_hi) { /* sigma nondecreasing on the row */
+        *shift = (float)sig(m, xmax);
+        return 1;
+    }
     double s0 = sig(m, xmin), s1 = sig(m, xmax), lower = s0 > s1 ? s0 : s1, best = lower;
     for (int i = 0; i < m->ncrit; i++)
         if (m->crit_x[i] > xmin && m->crit_x[i] < xmax && m->crit_s[i] > best) best = m->crit_s[i];
