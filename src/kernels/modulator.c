@@ -6,7 +6,10 @@
  * polynomial of degree <= 2 between its breakpoints b_k, d_k, so on [min x, max x] its
  * maximum is at an end, at a breakpoint, or at a piece's vertex. The breakpoints and vertices
  * ("critical points") depend only on the modulator: mmx_kmod_prepare() finds them once per
- * call, and each row then costs two sigma evaluations and a scan of at most 8 points.
+ * call, and each row then costs two sigma evaluations and a scan of at most 8 points. It also
+ * finds the stretch [mono_lo, mono_hi] around the middle piece on which sigma' >= 0: a row
+ * inside it has M = sigma(max x), one evaluation (the usual case; the scan's branches cost a
+ * 64-entry row 20% of its forward: docs/BENCHMARKS.md, normalizers, fifth session).
  * sigma(min x) and sigma(max x) are values of actual entries, a lower bound of max z; if the
  * bound exceeds it by more than MMX_SHIFT_GAP, the kernel computes the exact max instead. For a
  * monotone sigma (the usual learned shape) M is exactly max z.
