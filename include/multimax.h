@@ -385,8 +385,8 @@ const char *mmx_cpu_features(void);
  * the widest this CPU and OS support (CPUID + XGETBV). The environment variable
  * MMX_ISA=avx512|avx2|portable forces one; MMX_ISA_VERBOSE=1 prints the choice to stderr.
  * The float32 forward of SoftMax and MultiMax (y) and every float32 backward (dx) write
- * their output with non-temporal (cache-bypassing) stores when it is at
- * least 3/8 of the last-level cache (glibc's memcpy rule), on rows that start on a vector
+ * their output with non-temporal (cache-bypassing) stores when the call touches (reads and
+ * writes) at least 3/8 of the last-level cache and every output row starts on a 64-byte
  * boundary; MMX_STREAM_STORES=0 turns that off, =1 applies it at any size. The results are
  * the same bits either way. */
 const char *mmx_isa(void);

@@ -9,6 +9,7 @@
  * So on MMX_ERR_VALUE every row without a bad value holds its correct result, the rows with
  * one are untouched, and the message names the first bad row.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,11 +184,20 @@ static mmx_status job_run(const job *j, mmx_grad_acc *acc) {
     return MMX_OK;
 }
 
+/* Whether a call streams its output: the bytes it touches (inputs and output) reach the
+ * threshold of stream.c, so its output cannot stay cached for whoever reads it next, and
+ * every output row starts on a 64-byte boundary (a call that mixes streamed and cached rows
+ * measured slower than either). */
+static int stream_call(const float *out, int64_t ldout, int64_t rows, int64_t cols, int arrays) {
+    return rows * cols * (int64_t)sizeof(float) * arrays >= mmx_stream_min_bytes() &&
+           ((uintptr_t)out & 63) == 0 && (rows == 1 || (ldout * (int64_t)sizeof(float)) % 64 == 0);
+}
+
 mmx_status mmx_fast_forward(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
                             const float *x, int64_t ldx, int64_t rows, int64_t cols) {
     job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 0,
              .rows = rows, .cols = cols, .out = y, .ldout = ldy, .x = x, .ldx = ldx,
-             .stream = rows * cols * (int64_t)sizeof(float) >= mmx_stream_min_bytes()};
+             .stream = stream_call(y, ldy, rows, cols, 2)};
     return job_run(&j, NULL);
 }
 
@@ -198,7 +208,7 @@ mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int6
     job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 1,
              .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
              .y = y, .ldy = ldy, .x = x, .ldx = ldx,
-             .stream = rows * cols * (int64_t)sizeof(float) >= mmx_stream_min_bytes()};
+             .stream = stream_call(dx, lddx, rows, cols, nm->kind == MMX_NORM_MULTIMAX ? 4 : 3)};
     return job_run(&j, acc);
 }
 

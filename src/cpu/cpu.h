@@ -9,7 +9,8 @@ typedef struct {
 /* Detected once, cached. */
 const mmx_cpu_flags *mmx_cpu(void);
 
-/* Outputs of at least this many bytes are written with non-temporal stores (stream.c). */
+/* Calls touching at least this many bytes write their output with non-temporal stores
+ * (stream.c). */
 #include <stdint.h>
 int64_t mmx_stream_min_bytes(void);
 
