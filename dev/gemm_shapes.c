@@ -2,36 +2,17 @@
  * gemm_shapes.c - OpenBLAS sgemm rates on the ViT's linear-layer shapes (batch 128 x 49
  * tokens = 6272 rows; width 128, qkv 384, MLP 256), in the three forms a linear layer uses:
  * forward y = x W^T (NT), input gradient dx = dy W (NN), weight gradient dW = dy^T x (TN)
- * threaded by OpenBLAS, and the same weight gradient as the engine computes it (fixed row groups,
- * one single-thread sgemm per group, partials added in order: "weights split"); and 1024^3 for
- * scale. Threads: OMP_NUM_THREADS (OpenBLAS's OpenMP build).
+ * threaded by OpenBLAS, and the same weight gradient by the engine's own nn_linear_backward
+ * (src/nn/layers.c: fixed row groups, one single-thread sgemm per group, partials added in
+ * order: "weights split"); and 1024^3 for scale. Threads: OMP_NUM_THREADS (OpenBLAS's OpenMP build).
  *   OPENBLAS_CORETYPE= OMP_NUM_THREADS=2 ./build/gemm_shapes
  */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <omp.h>
 
-/* dW += dy^T x with the rows split into G fixed groups, one single-thread sgemm per group
- * into its own partial, the partials added in group order (thread-count independent). */
-#define G 4 /* the engine's groups at 6272 rows (src/nn/layers.c) */
-static void wgrad_split(int M, int N, int K, const float *dy, const float *x, float *dw, float *part)
-{
-#pragma omp parallel for schedule(static, 1)
-    for (int g = 0; g < G; g++) {
-        int r0 = M * g / G, r1 = M * (g + 1) / G;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, r1 - r0, 1, dy + (size_t)r0 * N,
-                    N, x + (size_t)r0 * K, K, 0, part + (size_t)g * N * K, K);
-    }
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < N * K; i++) {
-        float s = part[i];
-        for (int g = 1; g < G; g++)
-            s += part[(size_t)g * N * K + i];
-        dw[i] += s;
-    }
-}
+#include "nn/layers.h"
 
 static double now(void)
 {
@@ -45,10 +26,10 @@ int main(void)
     const int shapes[][3] = {{6272, 384, 128}, {6272, 128, 128}, {6272, 256, 128},
                              {6272, 128, 256}, {1024, 1024, 1024}};
     const char *forms[4] = {"forward  x W^T", "backward dy W ", "weights dy^T x", "weights split "};
-    float *part = calloc((size_t)G * 1024 * 1024, 4);
+    float *part = calloc((size_t)(NN_WGRAD_MAXG - 1) * 1024 * 1024, 4);
     float *a = calloc((size_t)6272 * 1024, 4), *b = calloc((size_t)6272 * 1024, 4);
     float *c = calloc((size_t)6272 * 1024, 4);
-    if (!a || !b || !c)
+    if (!a || !b || !c || !part)
         return 1;
     for (int i = 0; i < 6272 * 1024; i++)
         a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f;
@@ -65,7 +46,7 @@ int main(void)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, a, N, b, K,
                                 1, c, K);
                 else if (f == 3)
-                    wgrad_split(M, N, K, a, b, c, part);
+                    nn_linear_backward(NULL, 0.0f, c, NULL, part, a, b, NULL, M, K, N);
                 else
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1, a, N, b, K, 1,
                                 c, K);
@@ -76,6 +57,6 @@ int main(void)
                    best * 1e3, 2.0 * M * N * K / best / 1e9);
         }
     }
-    free(a), free(b), free(c);
+    free(a), free(b), free(c), free(part);
     return 0;
 }

@@ -270,7 +270,8 @@ typedef struct {
     int64_t rows, cols, ld;
 } t_stream_ctx;
 
-/* The sparse maps' forwards have no streaming form: both runs use the same call. */
+/* The sparse maps' forwards have no streaming form: both runs make the same call (their y
+ * feeds the backward, which does stream). */
 static int64_t t_stream_fwd(const void *ctx, int64_t r, int s) {
     const t_stream_ctx *t = ctx;
     float *y = t->y[s] + r * t->ld, *sc = s ? t->scratch : NULL;
@@ -345,7 +346,8 @@ static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
             T_CTX("%s [%s] streaming stores, cols=%lld ld=%lld", c->name, k->isa, (long long)cols, (long long)ld);
             for (int p = 0; p < 4; p += 2)
                 CHECK(nstop[p] == nstop[p + 1] && memcmp(stops[p], stops[p + 1], sizeof(int64_t) * (size_t)nstop[p]) == 0);
-            CHECK(memcmp(t.y[0], t.y[1], bytes) == 0);
+            if (c->norm.kind == MMX_NORM_SOFTMAX || c->norm.kind == MMX_NORM_MULTIMAX)
+                CHECK(memcmp(t.y[0], t.y[1], bytes) == 0); /* the sparse forwards do not stream */
             CHECK(memcmp(t.dx[0], t.dx[1], bytes) == 0);
             CHECK(memcmp(dr[0], dr[1], sizeof dr[0]) == 0 && memcmp(dt[0], dt[1], sizeof dt[0]) == 0);
             CHECK(memcmp(&t.da[0], &t.da[1], sizeof t.da[0]) == 0);

@@ -2,7 +2,8 @@
  * The training engine's kernels (src/kernels/nn_slots.inc) on every ISA this CPU supports,
  * against double formulas computed here: LayerNorm forward and backward, column sums (with
  * and without weights, both sums in one pass, 128-row folding), AdamW (PyTorch's float
- * formula) and the linear layers' bias / residual preload. Awkward widths cover vector tails; outputs past the end must stay untouched.
+ * formula) and the linear layers' bias / residual preload. Awkward widths cover vector tails;
+ * outputs past the end must stay untouched.
  */
 #include <float.h>
 

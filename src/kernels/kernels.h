@@ -61,12 +61,14 @@ typedef struct {
     /* y = softmax(x * inv_t). scratch: NULL, or n floats aligned to 64 bytes (this thread's):
      * then y is written with non-temporal stores (rows whose start is vector-aligned; the
      * others as usual), the exps staged in scratch, for a y too large to stay cached (the
-     * driver decides per call: mmx_stream_min_bytes). The values are the same either way. */
+     * driver decides per call: stream_call in src/api/fast.c). The values are the same either
+     * way. */
     int64_t (*softmax_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
                            int64_t n, float inv_t, float *scratch);
     /* dx = y (dy - <y, dy>) inv_t. stream: write dx with non-temporal stores (rows whose
      * start is vector-aligned; the others as usual), for a dx too large to stay cached: the
-     * driver decides per call (mmx_stream_outputs). The values are the same either way. */
+     * driver decides per call (stream_call in src/api/fast.c). The values are the same either
+     * way. */
     int64_t (*softmax_bwd)(float *dx, int64_t lddx, const float *dy, int64_t lddy,
                            const float *y, int64_t ldy, int64_t rows, int64_t n, float inv_t,
                            int stream);

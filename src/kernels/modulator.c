@@ -7,9 +7,11 @@
  * maximum is at an end, at a breakpoint, or at a piece's vertex. The breakpoints and vertices
  * ("critical points") depend only on the modulator: mmx_kmod_prepare() finds them once per
  * call, and each row then costs two sigma evaluations and a scan of at most 8 points. It also
- * finds the stretch [mono_lo, mono_hi] around the middle piece on which sigma' >= 0: a row
- * inside it has M = sigma(max x), one evaluation (the usual case; the scan's branches cost a
- * 64-entry row 20% of its forward: docs/BENCHMARKS.md, normalizers, fifth session).
+ * finds the stretch [mono_lo, mono_hi] around the middle piece on which sigma' >= 0: for a
+ * row inside it the forward kernel takes M = sigma(max x) itself, with its vector sigma
+ * (mm_shift in softmax_family.inc), and never calls mmx_kmod_shift (the usual case; the
+ * scan's branches cost a 64-entry row 20% of its forward: docs/BENCHMARKS.md, normalizers,
+ * fifth session).
  * sigma(min x) and sigma(max x) are values of actual entries, a lower bound of max z; if the
  * bound exceeds it by more than MMX_SHIFT_GAP, the kernel computes the exact max instead. For a
  * monotone sigma (the usual learned shape) M is exactly max z.
@@ -165,10 +167,6 @@ int mmx_kmod_safe(const mmx_kmod *m, float xmin, float xmax) {
 
 int mmx_kmod_shift(const mmx_kmod *m, float xmin, float xmax, float *shift) {
     if (!m->can_shift || !mmx_kmod_safe(m, xmin, xmax)) return 0;
-    if (xmin >= m->mono_lo && xmax <= m->mono_hi) { /* sigma nondecreasing on the row */
-        *shift = (float)sig(m, xmax);
-        return 1;
-    }
     double s0 = sig(m, xmin), s1 = sig(m, xmax), lower = s0 > s1 ? s0 : s1, best = lower;
     for (int i = 0; i < m->ncrit; i++)
         if (m->crit_x[i] > xmin && m->crit_x[i] < xmax && m->crit_s[i] > best) best = m->crit_s[i];

@@ -192,12 +192,11 @@ static inline vf vpos_or0(vf c, vf a) { return (vf)((vi)a & (c > vset(0.0f))); }
 /*
  * exp(x) in float32. Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial
  * for e^r (Cephes coefficients; AVX-512: a minimax fit, below), scaled by 2^n. Error on every
- * float of [-87.33, 88.37]
- * (dev/exp_ulp.c checks them all): AVX-512 0.909 ulp, AVX2 (FMA) 1.0103 ulp, portable
- * 0.9903 ulp; tests/test_kernels.c asserts <= 2 ulp on 1M samples for every ISA. x < -87.33
- * (including -inf) gives exactly 0 (no denormals). Overflow: +inf above 88.72 (AVX-512, where
- * exp(x) itself overflows) or above 88.376 (= 127.5 ln2, the other ISAs); the kernels call it
- * with x <= 0 only. NaN is not handled by the generic form (callers never pass it).
+ * float of [-87.33, 88.37] (dev/exp_ulp.c checks them all): AVX-512 0.909 ulp, AVX2 (FMA)
+ * 1.0103 ulp, portable 0.9903 ulp; tests/test_kernels.c asserts <= 2 ulp on 1M samples for
+ * every ISA. x < -87.33 (including -inf) gives exactly 0 (no denormals). Overflow: +inf
+ * above 88.72 (AVX-512, where exp(x) itself overflows) or above 88.376 (= 127.5 ln2, the other
+ * ISAs); the kernels call it with x <= 0 only. NaN is not handled by the generic form (callers never pass it).
  */
 #if MMX_VW == 16 && defined(__AVX512F__)
 /* AVX-512: the same reduction; e^r = 1 + r (1 + r Q(r)) with Q of degree 4, a minimax fit
