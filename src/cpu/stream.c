@@ -8,8 +8,8 @@
  * streams a call's output when the bytes the call touches (inputs and output) reach 3/8 of
  * the last-level cache, glibc's memcpy threshold (3/4 of a two-thread share), and every
  * output row is 64-byte aligned. Counting the inputs too is ours: on the benchmark VM the
- * backward gained 12-40% from 144 MiB touched, and no shape lost (docs/BENCHMARKS.md,
- * normalizers, fifth session). MMX_STREAM_STORES=0 never streams, =1 always does (any size);
+ * backward gained 12-42% from 144 MiB touched, and the forwards streamed there measured the
+ * same within the noise (docs/BENCHMARKS.md, normalizers, fifth session). MMX_STREAM_STORES=0 never streams, =1 always does (any size);
  * anything else, or unset: the rule.
  */
 #include <stdint.h>
