@@ -290,6 +290,53 @@ static inline int vcompress(float *dst, int32_t *dsti, vf v, vi w, unsigned mask
 }
 #endif
 
+/* vcompress without the indices: the lanes of v selected by mask to the front of dst
+ * (MMX_VW entries of room); returns how many. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline int vcompressf(float *dst, vf v, unsigned mask) {
+    _mm512_storeu_ps(dst, _mm512_maskz_compress_ps((__mmask16)mask, (__m512)v));
+    return __builtin_popcount(mask);
+}
+#else
+static inline int vcompressf(float *dst, vf v, unsigned mask) {
+    int k = 0;
+    for (; mask; mask &= mask - 1) dst[k++] = v[__builtin_ctz(mask)];
+    return k;
+}
+#endif
+
+/* The inverse: the first popcount(mask) floats of src, in order, to the lanes set in mask;
+ * 0 in the others. Reads only those floats. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vexpand(const float *src, unsigned mask) {
+    return (vf)_mm512_maskz_expandloadu_ps((__mmask16)mask, src);
+}
+#else
+static inline vf vexpand(const float *src, unsigned mask) {
+    vf v = {0};
+    for (int k = 0; mask; mask &= mask - 1) v[__builtin_ctz(mask)] = src[k++];
+    return v;
+}
+#endif
+
+/* vexpand from a register: src[off], src[off + 1], ... to the lanes set in mask (off plus
+ * the lanes set at most MMX_VW); 0 in the others. Unlike vexpand it does not read memory
+ * just written (a load of part of a recent vector store stalls on store forwarding). */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vexpand_from(vf src, int off, unsigned mask) {
+    const __m512i idx = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5,
+                                                          4, 3, 2, 1, 0),
+                                         _mm512_set1_epi32(off));
+    return (vf)_mm512_maskz_expand_ps((__mmask16)mask, _mm512_permutexvar_ps(idx, (__m512)src));
+}
+#else
+static inline vf vexpand_from(vf src, int off, unsigned mask) {
+    vf v = {0};
+    for (int k = off; mask; mask &= mask - 1) v[__builtin_ctz(mask)] = src[k++];
+    return v;
+}
+#endif
+
 /* A whole-vector store that bypasses the caches (non-temporal), for outputs too large to stay
  * cached: it skips the read for ownership a cached store of a missing line costs. p must be
  * aligned to MMX_VW floats (vstream_ok); vsfence orders such stores before later ones (once
@@ -370,6 +417,20 @@ static inline vd vd_hi(vf v) {
     memcpy(&h, (const char *)&v + sizeof h, sizeof h);
     return __builtin_convertvector(h, vd);
 }
+/* Joined in registers where the ISA can (through memory, two half stores and a whole load
+ * stall on store forwarding: ~9% of a short-row SparseMax forward). */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vf vf_of(vd lo, vd hi) {
+    __m256 a = _mm512_cvtpd_ps((__m512d)lo), b = _mm512_cvtpd_ps((__m512d)hi);
+    return (vf)_mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(a)),
+                                                   _mm256_castps_pd(b), 1));
+}
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline vf vf_of(vd lo, vd hi) {
+    __m128 a = _mm256_cvtpd_ps((__m256d)lo), b = _mm256_cvtpd_ps((__m256d)hi);
+    return (vf)_mm256_insertf128_ps(_mm256_castps128_ps256(a), b, 1);
+}
+#else
 static inline vf vf_of(vd lo, vd hi) {
     vfh a = __builtin_convertvector(lo, vfh), b = __builtin_convertvector(hi, vfh);
     vf v;
@@ -377,12 +438,32 @@ static inline vf vf_of(vd lo, vd hi) {
     memcpy((char *)&v + sizeof a, &b, sizeof b);
     return v;
 }
+#endif
+/* A broadcast (GCC turns the portable lane loop into one masked broadcast per lane). */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vd vdset(double x) { return (vd)_mm512_set1_pd(x); }
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline vd vdset(double x) { return (vd)_mm256_set1_pd(x); }
+#else
 static inline vd vdset(double x) {
     vd v;
     for (int i = 0; i < MMX_VDW; i++) v[i] = x;
     return v;
 }
+#endif
 static inline vd vdsel(vl m, vd a, vd b) { return (vd)((m & (vl)a) | (~m & (vl)b)); }
+/* vmask for a double comparison (MMX_VDW lanes). */
+#if MMX_VW == 16 && defined(__AVX512F__) && defined(__AVX512DQ__)
+static inline unsigned vdmask(vl m) { return (unsigned)_mm512_movepi64_mask((__m512i)m); }
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline unsigned vdmask(vl m) { return (unsigned)_mm256_movemask_pd((__m256d)m); }
+#else
+static inline unsigned vdmask(vl m) {
+    unsigned r = 0;
+    for (int i = 0; i < MMX_VDW; i++) r |= (unsigned)(m[i] != 0) << i;
+    return r;
+}
+#endif
 #if MMX_VW == 16 && defined(__AVX512F__)
 static inline double vdhsum(vd v) { return _mm512_reduce_add_pd((__m512d)v); }
 #elif MMX_VW == 8 && defined(__AVX__)

@@ -1,0 +1,110 @@
+/*
+ * test_sparse_short.c - the SparseMax and 1.5-EntMax forward kernels on short rows
+ * (src/kernels/sparse_short.inc: rows of at most 256 entries, solved by blocks of 8 rows),
+ * per ISA, against the independent references of refs.h (sort-based SparseMax, bisection
+ * EntMax), on calls whose rows mix every way through a block: ordinary rows, fully masked
+ * rows, rows with too many candidates for the block (general path), ties, one finite entry,
+ * rows across block boundaries, and a NaN or +inf row that must end the call with the rows
+ * before it written and it and every row after it untouched.
+ *
+ * Tolerance: p is computed in double from tau (double) and rounded once, so it is within
+ * 2 ulp of the reference's (whose tau differs only by the order of its sums).
+ */
+#include <float.h>
+
+#include "harness.h"
+#include "isa_tables.h"
+
+#define ROWS 37 /* four blocks of 8 and a partial one */
+
+/* Row r of the call: which kind of row it is. */
+static void fill_row(double *x, int64_t cols, int64_t r, t_rng *rng) {
+    for (int64_t j = 0; j < cols; j++) {
+        double v;
+        switch (r % 9) {
+        case 2: v = -INFINITY; break;                           /* masked           */
+        case 4: v = 0.01 * t_normal(rng); break;                 /* many candidates  */
+        case 6: v = (double)(t_randint(rng, 5) - 2); break;      /* ties             */
+        case 7: v = r % 2 ? 3.0 * t_normal(rng) : t_normal(rng); break;
+        default: v = (r % 2 ? 3.0 : 0.5) * t_normal(rng); break; /* narrow / wide    */
+        }
+        x[j] = (float)v;
+    }
+    if (r == 10) { /* one finite entry */
+        for (int64_t j = 0; j < cols; j++) x[j] = -INFINITY;
+        x[t_randint(rng, cols)] = 1.5;
+    }
+    if (r % 9 == 7 && cols > 3) /* a few masked entries */
+        for (int k = 0; k < 3; k++) x[t_randint(rng, cols)] = -INFINITY;
+}
+
+typedef int64_t (*t_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
+                         int64_t n);
+
+static void reference(double *p, const double *x, int64_t n, int entmax15) {
+    if (entmax15) ref_entmax(p, x, n, 1.5);
+    else ref_sparsemax(p, x, n);
+}
+
+/* One call pattern: bad = -1 (none) or the row holding a NaN (bad_inf: +inf). */
+static void check_call(const mmx_kernels *k, int entmax15, int64_t cols, int64_t bad,
+                       int bad_inf, t_rng *rng) {
+    const t_fwd fwd = entmax15 ? k->entmax15_fwd : k->sparsemax_fwd;
+    const int64_t ld = cols + 5;
+    double *x = malloc(sizeof(double) * ROWS * cols), *want = malloc(sizeof(double) * ROWS * cols);
+    double *got = malloc(sizeof(double) * ROWS * cols);
+    for (int64_t r = 0; r < ROWS; r++) fill_row(x + r * cols, cols, r, rng);
+    if (bad >= 0) x[bad * cols + cols / 2] = bad_inf ? INFINITY : NAN;
+    for (int64_t r = 0; r < ROWS; r++)
+        if (r != bad) reference(want + r * cols, x + r * cols, cols, entmax15);
+    t_buf32 X = t_alloc32(ROWS, cols, ld, NAN), Y = t_alloc32(ROWS, cols, ld, T_CANARY);
+    t_put32(&X, x, cols);
+    T_CTX("%s [%s] cols=%lld bad row %lld", entmax15 ? "entmax15" : "sparsemax", k->isa,
+          (long long)cols, (long long)bad);
+
+    int64_t done = fwd(Y.p, ld, X.p, ld, ROWS, cols);
+    CHECKF(done == (bad >= 0 ? bad : ROWS), "stopped at row %lld", (long long)done);
+    if (bad >= 0) { /* nothing written from the bad row on; then resume after it */
+        int untouched = 1;
+        for (int64_t i = bad * ld; i < ROWS * ld; i++) untouched &= Y.p[i] == (float)T_CANARY;
+        CHECK(untouched);
+        done = fwd(Y.p + (bad + 1) * ld, ld, X.p + (bad + 1) * ld, ld, ROWS - bad - 1, cols);
+        CHECK(done == ROWS - bad - 1);
+        for (int64_t j = 0; j < cols; j++) Y.p[bad * ld + j] = 0.0f, want[bad * cols + j] = 0.0;
+    }
+    CHECK_GUARD32(Y);
+    t_f32_to_f64(got, Y.p, ld, ROWS, cols);
+    CHECK_MAT(got, cols, want, cols, ROWS, cols, 2 * FLT_EPSILON, 1e-12);
+    int64_t flips = 0; /* the same support: exact zeros where the reference has them */
+    for (int64_t i = 0; i < ROWS * cols; i++) flips += (got[i] == 0.0) != (want[i] == 0.0);
+    CHECKF(flips == 0, "%lld entries in one support only", (long long)flips);
+
+    /* in place (y == x): the same bits */
+    if (bad < 0) {
+        t_buf32 IO = t_alloc32(ROWS, cols, ld, NAN);
+        t_put32(&IO, x, cols);
+        CHECK(fwd(IO.p, ld, IO.p, ld, ROWS, cols) == ROWS);
+        int same = 1;
+        for (int64_t r = 0; r < ROWS; r++) same &= !memcmp(IO.p + r * ld, Y.p + r * ld, sizeof(float) * cols);
+        CHECKF(same, "in place differs%s", "");
+        free(IO.p);
+    }
+    free(X.p), free(Y.p), free(x), free(want), free(got);
+}
+
+int main(void) {
+    static const int64_t cols_list[] = {1, 5, 16, 64, 100, 196, 255, 256};
+    t_rng rng = t_rng_seed(11);
+    for (int i = 0; i < T_NISA; i++) {
+        const mmx_kernels *k = t_isa_table(i);
+        if (!k) continue;
+        for (int e = 0; e < 2; e++)
+            for (size_t c = 0; c < sizeof cols_list / sizeof cols_list[0]; c++) {
+                check_call(k, e, cols_list[c], -1, 0, &rng);
+                check_call(k, e, cols_list[c], 8, 0, &rng);   /* first row of a block */
+                check_call(k, e, cols_list[c], 22, 1, &rng);  /* inside one           */
+                check_call(k, e, cols_list[c], 36, 0, &rng);  /* the last row         */
+            }
+    }
+    return t_summary();
+}
