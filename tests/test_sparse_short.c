@@ -1,6 +1,6 @@
 /*
- * test_sparse_short.c - the SparseMax and 1.5-EntMax forward kernels on short rows
- * (src/kernels/sparse_short.inc: rows of at most 256 entries, solved by blocks of 8 rows),
+ * test_sparse_short.c - the SparseMax, 1.5-EntMax and alpha-EntMax forward kernels on short
+ * rows (src/kernels/sparse_short.inc: rows of at most 256 entries, solved by blocks of 8 rows),
  * per ISA, against the independent references of refs.h (sort-based SparseMax, bisection
  * EntMax), on calls whose rows mix every way through a block: ordinary rows, fully masked
  * rows, rows with too many candidates for the block (general path), ties, one finite entry,
@@ -8,7 +8,8 @@
  * before it written and it and every row after it untouched.
  *
  * Tolerance: p is computed in double from tau (double) and rounded once, so it is within
- * 2 ulp of the reference's (whose tau differs only by the order of its sums).
+ * 2 ulp of the reference's (whose tau differs only by the order of its sums; for general
+ * alpha both stop within ~2^-42 |tau| of the root).
  */
 #include <float.h>
 
@@ -38,37 +39,41 @@ static void fill_row(double *x, int64_t cols, int64_t r, t_rng *rng) {
         for (int k = 0; k < 3; k++) x[t_randint(rng, cols)] = -INFINITY;
 }
 
-typedef int64_t (*t_fwd)(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t rows,
-                         int64_t n);
+/* Which map: 0 SparseMax, 1 1.5-EntMax, else alpha-EntMax with that alpha. */
+static int64_t run(const mmx_kernels *k, double map, float *y, int64_t ldy, const float *x,
+                   int64_t ldx, int64_t rows, int64_t n) {
+    if (map == 0) return k->sparsemax_fwd(y, ldy, x, ldx, rows, n);
+    if (map == 1) return k->entmax15_fwd(y, ldy, x, ldx, rows, n);
+    return k->entmax_fwd(y, ldy, x, ldx, rows, n, map);
+}
 
-static void reference(double *p, const double *x, int64_t n, int entmax15) {
-    if (entmax15) ref_entmax(p, x, n, 1.5);
-    else ref_sparsemax(p, x, n);
+static void reference(double *p, const double *x, int64_t n, double map) {
+    if (map == 0) ref_sparsemax(p, x, n);
+    else ref_entmax(p, x, n, map == 1 ? 1.5 : map);
 }
 
 /* One call pattern: bad = -1 (none) or the row holding a NaN (bad_inf: +inf). */
-static void check_call(const mmx_kernels *k, int entmax15, int64_t cols, int64_t bad,
-                       int bad_inf, t_rng *rng) {
-    const t_fwd fwd = entmax15 ? k->entmax15_fwd : k->sparsemax_fwd;
+static void check_call(const mmx_kernels *k, double map, int64_t cols, int64_t bad, int bad_inf,
+                       t_rng *rng) {
     const int64_t ld = cols + 5;
     double *x = malloc(sizeof(double) * ROWS * cols), *want = malloc(sizeof(double) * ROWS * cols);
     double *got = malloc(sizeof(double) * ROWS * cols);
     for (int64_t r = 0; r < ROWS; r++) fill_row(x + r * cols, cols, r, rng);
     if (bad >= 0) x[bad * cols + cols / 2] = bad_inf ? INFINITY : NAN;
     for (int64_t r = 0; r < ROWS; r++)
-        if (r != bad) reference(want + r * cols, x + r * cols, cols, entmax15);
+        if (r != bad) reference(want + r * cols, x + r * cols, cols, map);
     t_buf32 X = t_alloc32(ROWS, cols, ld, NAN), Y = t_alloc32(ROWS, cols, ld, T_CANARY);
     t_put32(&X, x, cols);
-    T_CTX("%s [%s] cols=%lld bad row %lld", entmax15 ? "entmax15" : "sparsemax", k->isa,
-          (long long)cols, (long long)bad);
+    T_CTX("%s %.2g [%s] cols=%lld bad row %lld", map == 0 ? "sparsemax" : "entmax",
+          map == 0 ? 2.0 : map == 1 ? 1.5 : map, k->isa, (long long)cols, (long long)bad);
 
-    int64_t done = fwd(Y.p, ld, X.p, ld, ROWS, cols);
+    int64_t done = run(k, map, Y.p, ld, X.p, ld, ROWS, cols);
     CHECKF(done == (bad >= 0 ? bad : ROWS), "stopped at row %lld", (long long)done);
     if (bad >= 0) { /* nothing written from the bad row on; then resume after it */
         int untouched = 1;
         for (int64_t i = bad * ld; i < ROWS * ld; i++) untouched &= Y.p[i] == (float)T_CANARY;
         CHECK(untouched);
-        done = fwd(Y.p + (bad + 1) * ld, ld, X.p + (bad + 1) * ld, ld, ROWS - bad - 1, cols);
+        done = run(k, map, Y.p + (bad + 1) * ld, ld, X.p + (bad + 1) * ld, ld, ROWS - bad - 1, cols);
         CHECK(done == ROWS - bad - 1);
         for (int64_t j = 0; j < cols; j++) Y.p[bad * ld + j] = 0.0f, want[bad * cols + j] = 0.0;
     }
@@ -83,7 +88,7 @@ static void check_call(const mmx_kernels *k, int entmax15, int64_t cols, int64_t
     if (bad < 0) {
         t_buf32 IO = t_alloc32(ROWS, cols, ld, NAN);
         t_put32(&IO, x, cols);
-        CHECK(fwd(IO.p, ld, IO.p, ld, ROWS, cols) == ROWS);
+        CHECK(run(k, map, IO.p, ld, IO.p, ld, ROWS, cols) == ROWS);
         int same = 1;
         for (int64_t r = 0; r < ROWS; r++) same &= !memcmp(IO.p + r * ld, Y.p + r * ld, sizeof(float) * cols);
         CHECKF(same, "in place differs%s", "");
@@ -98,12 +103,14 @@ int main(void) {
     for (int i = 0; i < T_NISA; i++) {
         const mmx_kernels *k = t_isa_table(i);
         if (!k) continue;
-        for (int e = 0; e < 2; e++)
+        /* SparseMax, 1.5-EntMax, and general alpha with b = 1/(alpha-1) above and below 1 */
+        static const double maps[] = {0, 1, 1.3, 1.5, 2.5};
+        for (size_t e = 0; e < sizeof maps / sizeof maps[0]; e++)
             for (size_t c = 0; c < sizeof cols_list / sizeof cols_list[0]; c++) {
-                check_call(k, e, cols_list[c], -1, 0, &rng);
-                check_call(k, e, cols_list[c], 8, 0, &rng);   /* first row of a block */
-                check_call(k, e, cols_list[c], 22, 1, &rng);  /* inside one           */
-                check_call(k, e, cols_list[c], 36, 0, &rng);  /* the last row         */
+                check_call(k, maps[e], cols_list[c], -1, 0, &rng);
+                check_call(k, maps[e], cols_list[c], 8, 0, &rng);  /* first row of a block */
+                check_call(k, maps[e], cols_list[c], 22, 1, &rng); /* inside one           */
+                check_call(k, maps[e], cols_list[c], 36, 0, &rng); /* the last row         */
             }
     }
     return t_summary();
