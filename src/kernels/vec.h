@@ -407,6 +407,18 @@ typedef double vd __attribute__((vector_size(MMX_VW * 4)));
 typedef int64_t vl __attribute__((vector_size(MMX_VW * 4)));
 typedef float vfh __attribute__((vector_size(MMX_VW * 2))); /* half a vf */
 
+/* In registers where the ISA can (GCC compiles the memcpy of the high half to a spill and a
+ * reload). */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vd vd_lo(vf v) { return (vd)_mm512_cvtps_pd(_mm512_castps512_ps256((__m512)v)); }
+static inline vd vd_hi(vf v) {
+    __m256 h = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd((__m512)v), 1));
+    return (vd)_mm512_cvtps_pd(h);
+}
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline vd vd_lo(vf v) { return (vd)_mm256_cvtps_pd(_mm256_castps256_ps128((__m256)v)); }
+static inline vd vd_hi(vf v) { return (vd)_mm256_cvtps_pd(_mm256_extractf128_ps((__m256)v, 1)); }
+#else
 static inline vd vd_lo(vf v) {
     vfh h;
     memcpy(&h, &v, sizeof h);
@@ -417,6 +429,7 @@ static inline vd vd_hi(vf v) {
     memcpy(&h, (const char *)&v + sizeof h, sizeof h);
     return __builtin_convertvector(h, vd);
 }
+#endif
 /* Joined in registers where the ISA can (through memory, two half stores and a whole load
  * stall on store forwarding: ~9% of a short-row SparseMax forward). */
 #if MMX_VW == 16 && defined(__AVX512F__)
