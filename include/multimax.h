@@ -175,6 +175,9 @@ mmx_status mmx_forward_f64(const mmx_norm *norm, double *y, int64_t ldy, const d
  * Any pointer may be NULL to skip that gradient.
  *   dranges, dts: MULTIMAX, 2N values each, same layout as ranges / ts.
  *   dalpha:       ENTMAX, 1 value (Correia et al. 2019, "Adaptively sparse transformers").
+ *                 Skipping it (pg or dalpha NULL) also skips the double-precision sums it
+ *                 takes in the float32 kernels, most of that backward's time on short rows
+ *                 (docs/BENCHMARKS.md).
  */
 typedef struct {
     double *dranges;

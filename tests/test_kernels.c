@@ -154,6 +154,13 @@ static void check_case(const t_case *c, int64_t cols, t_rng *rng) {
         CHECK_REL(dt[i], dt64[i], 1e-4, 64 * FLT_EPSILON * mag[i] + 1e-12);
     }
     CHECK_REL(da, da64, 1e-3, 1e-4);
+    if (c->norm.kind == MMX_NORM_ENTMAX) { /* without dalpha: the kernel skips its sums */
+        T_CTX("%s [%s] cols=%lld bwd, no dalpha", c->name, mmx_isa(), (long long)cols);
+        CHECK_STATUS(mmx_backward_f32(&c->norm, DX.p, ld, NULL, DY.p, ld, Y.p, ld, X.p, ld, rows, cols), MMX_OK);
+        CHECK_GUARD32(DX);
+        t_f32_to_f64(got, DX.p, ld, rows, cols);
+        check_bwd(c, got, dx64, y64, x, dy, rows, cols);
+    }
     free(X.p), free(Y.p), free(DY.p), free(DX.p);
     free(x), free(dy), free(y64), free(dx64), free(got);
 }

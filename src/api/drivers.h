@@ -32,10 +32,12 @@ void mmx_ref_backward_rows(const mmx_norm *nm, mmx_view dx, mmx_grad_acc *acc, m
 /* The threaded float32 paths; arguments already checked, values not yet. */
 mmx_status mmx_fast_forward(const char *fn, const mmx_norm *nm, float *y, int64_t ldy,
                             const float *x, int64_t ldx, int64_t rows, int64_t cols);
+/* want_dalpha: alpha-EntMax only, whether acc->dalpha is computed (the kernel's dalpha sums
+ * are double logs and exps, ~2x the cost of dx alone). */
 mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int64_t lddx,
-                             mmx_grad_acc *acc, const float *dy, int64_t lddy, const float *y,
-                             int64_t ldy, const float *x, int64_t ldx, int64_t rows,
-                             int64_t cols);
+                             mmx_grad_acc *acc, int want_dalpha, const float *dy, int64_t lddy,
+                             const float *y, int64_t ldy, const float *x, int64_t ldx,
+                             int64_t rows, int64_t cols);
 
 /* The same on rows [0, rows) serially on the calling thread, for drivers that own the threads
  * (src/attn). *bad_row: the first row that failed (its outputs untouched), or -1; the message

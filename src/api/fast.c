@@ -55,7 +55,7 @@ static int64_t fwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_km
 static int64_t bwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_kmod *mod,
                           float *dx, int64_t lddx, mmx_grad_acc *acc, const float *dy,
                           int64_t lddy, const float *y, int64_t ldy, const float *x, int64_t ldx,
-                          int64_t rows, int64_t n, int stream) {
+                          int64_t rows, int64_t n, int stream, int want_da) {
     int sparse = nm->kind == MMX_NORM_SPARSEMAX || nm->kind == MMX_NORM_ENTMAX15 || nm->kind == MMX_NORM_ENTMAX;
     if ((sparse && !k->entmax_bwd) || (nm->kind == MMX_NORM_MULTIMAX && !k->multimax_bwd) ||
         (!sparse && nm->kind != MMX_NORM_MULTIMAX && !k->softmax_bwd))
@@ -70,8 +70,8 @@ static int64_t bwd_kernel(const mmx_kernels *k, const mmx_norm *nm, const mmx_km
     case MMX_NORM_SPARSEMAX:
     case MMX_NORM_ENTMAX15:
     case MMX_NORM_ENTMAX:
-        return k->entmax_bwd(dx, lddx, nm->kind == MMX_NORM_ENTMAX ? &acc->dalpha : NULL, dy,
-                             lddy, y, ldy, rows, n, alpha_of(nm), stream);
+        return k->entmax_bwd(dx, lddx, nm->kind == MMX_NORM_ENTMAX && want_da ? &acc->dalpha : NULL,
+                             dy, lddy, y, ldy, rows, n, alpha_of(nm), stream);
     case MMX_NORM_COUNT: break;
     }
     return 0;
@@ -89,6 +89,7 @@ typedef struct {
     mmx_kmod mod;
     int bwd;
     int stream; /* non-temporal stores for the output (mmx_stream_min_bytes) */
+    int want_da; /* alpha-EntMax backward: dalpha wanted (its double sums cost ~2x the dx) */
     int64_t rows, cols;
     float *out;             /* y (fwd) or dx (bwd)  */
     int64_t ldout;
@@ -104,7 +105,8 @@ static int64_t job_kernel(const job *j, int64_t r, int64_t r1, mmx_grad_acc *acc
                               j->x + r * j->ldx, j->ldx, r1 - r, j->cols, scratch);
     return r + bwd_kernel(j->k, j->nm, &j->mod, j->out + r * j->ldout, j->ldout, acc,
                           j->dy + r * j->lddy, j->lddy, j->y + r * j->ldy, j->ldy,
-                          j->x ? j->x + r * j->ldx : NULL, j->ldx, r1 - r, j->cols, j->stream);
+                          j->x ? j->x + r * j->ldx : NULL, j->ldx, r1 - r, j->cols, j->stream,
+                          j->want_da);
 }
 
 /* Row r through the checked reference: checks it and, unless check_only, computes it.
@@ -202,10 +204,11 @@ mmx_status mmx_fast_forward(const char *fn, const mmx_norm *nm, float *y, int64_
 }
 
 mmx_status mmx_fast_backward(const char *fn, const mmx_norm *nm, float *dx, int64_t lddx,
-                             mmx_grad_acc *acc, const float *dy, int64_t lddy, const float *y,
-                             int64_t ldy, const float *x, int64_t ldx, int64_t rows,
-                             int64_t cols) {
+                             mmx_grad_acc *acc, int want_dalpha, const float *dy, int64_t lddy,
+                             const float *y, int64_t ldy, const float *x, int64_t ldx,
+                             int64_t rows, int64_t cols) {
     job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 1,
+             .want_da = want_dalpha,
              .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
              .y = y, .ldy = ldy, .x = x, .ldx = ldx,
              .stream = stream_call(dx, lddx, rows, cols, nm->kind == MMX_NORM_MULTIMAX ? 4 : 3)};
@@ -229,6 +232,7 @@ mmx_status mmx_fast_backward_serial(const char *fn, const mmx_norm *nm, float *d
                                     const float *y, int64_t ldy, const float *x, int64_t ldx,
                                     int64_t rows, int64_t cols, int64_t *bad_row) {
     job j = {.fn = fn, .nm = nm, .k = mmx_kernels_active(), .mod = mmx_kmod_from_norm(nm), .bwd = 1,
+             .want_da = 1,
              .rows = rows, .cols = cols, .out = dx, .ldout = lddx, .dy = dy, .lddy = lddy,
              .y = y, .ldy = ldy, .x = x, .ldx = ldx};
     block_out out = {.bad = -1};

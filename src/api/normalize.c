@@ -142,7 +142,8 @@ static mmx_status backward(const char *fn, const mmx_norm *nm, mmx_view dx, mmx_
     mmx_grad_acc acc;
     memset(&acc, 0, sizeof acc);
     if (dx.f32) {
-        st = mmx_fast_backward(fn, nm, dx.p, dx.ld, &acc, dy.p, dy.ld, y.p, y.ld, x.p, x.ld, rows, cols);
+        st = mmx_fast_backward(fn, nm, dx.p, dx.ld, &acc, pg && pg->dalpha, dy.p, dy.ld, y.p, y.ld,
+                               x.p, x.ld, rows, cols);
     } else {
         double *buf = malloc(4 * (size_t)cols * sizeof *buf);
         if (!buf) return nomem(fn, 4 * cols);
