@@ -9,7 +9,9 @@
  *   -> (I_refs(4) - I_refs(0)) / (4 * 64 * 4096)
  *
  * OP: 0 softmax fwd, 1 softmax bwd, 2 multimax fwd, 3 multimax bwd (order 2, the benchmark's
- * modulator), 4 / 5 sparsemax, 6 / 7 entmax15, 8 / 9 entmax alpha = 1.5 (fwd / bwd). The sparse
+ * modulator), 4 / 5 sparsemax, 6 / 7 entmax15, 8 / 9 entmax alpha = 1.5 (fwd / bwd), 10 entmax
+ * alpha = 1.5 bwd with dalpha (as the benchmark; 9 skips it, which at alpha = 1.5 takes
+ * 1.5-EntMax's backward). The sparse
  * maps get scores like the benchmark's (normal, standard deviation 3) instead of the uniform
  * ones, since their cost depends on the support.
  */
@@ -22,14 +24,14 @@
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        fprintf(stderr, "usage: instr_count OP ROWS COLS REPS  (OP 0..9, see the source)\n");
+        fprintf(stderr, "usage: instr_count OP ROWS COLS REPS  (OP 0..10, see the source)\n");
         return 2;
     }
     int op = atoi(argv[1]), reps = atoi(argv[4]);
     long rows = atol(argv[2]), cols = atol(argv[3]);
     size_t n = (size_t)rows * (size_t)cols;
     float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4), *dx = malloc(n * 4);
-    if (op < 0 || op > 9 || rows < 1 || cols < 1 || !x || !y || !dy || !dx) return 2;
+    if (op < 0 || op > 10 || rows < 1 || cols < 1 || !x || !y || !dy || !dx) return 2;
     for (size_t i = 0; i < n; i++) {
         x[i] = (float)((i * 2654435761u) % 1000) / 300.0f;
         if (op >= 4) { /* Box-Muller on a 64-bit LCG: normal, standard deviation 3 */
@@ -46,11 +48,13 @@ int main(int argc, char **argv) {
     double ranges[4] = {-1, 2, -1, 2}, ts[4] = {0.1, -0.1, 0.02, -0.02}, dr[4] = {0}, dt[4] = {0};
     mmx_norm norms[5] = {mmx_norm_softmax(1.0), mmx_norm_multimax(2, ranges, ts),
                          mmx_norm_sparsemax(), mmx_norm_entmax15(), mmx_norm_entmax(1.5)};
-    mmx_norm *nm = &norms[op / 2];
-    mmx_param_grads pg = {dr, dt, NULL};
+    mmx_norm *nm = &norms[op == 10 ? 4 : op / 2];
+    double da = 0.0;
+    mmx_param_grads pg = {dr, dt, op == 10 ? &da : NULL};
+    const int bwd = op % 2 == 1 || op == 10;
     mmx_forward_f32(nm, y, cols, x, cols, rows, cols);
     for (int r = 0; r < reps; r++) {
-        if (op % 2 == 0) mmx_forward_f32(nm, y, cols, x, cols, rows, cols);
+        if (!bwd) mmx_forward_f32(nm, y, cols, x, cols, rows, cols);
         else mmx_backward_f32(nm, dx, cols, &pg, dy, cols, y, cols, x, cols, rows, cols);
     }
     free(x), free(y), free(dy), free(dx);
