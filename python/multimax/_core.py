@@ -73,12 +73,14 @@ class Norm:
                               eval=int(bool(eval)))
         check(lib.mmx_norm_check(ctypes.byref(self.struct)))
 
-    def grads(self):
+    def grads(self, want_alpha=True):
         """Zeroed gradient arrays and the mmx_param_grads pointing at them (the library adds
-        into them)."""
+        into them). want_alpha=False leaves dalpha NULL: the alpha-EntMax backward then skips
+        its double-precision sums (g["alpha"] stays 0)."""
         n = max(self.order, 1) * 2
         g = {"ranges": np.zeros(n), "ts": np.zeros(n), "alpha": np.zeros(1)}
-        pg = MmxParamGrads(_ptr(g["ranges"]), _ptr(g["ts"]), _ptr(g["alpha"]))
+        pg = MmxParamGrads(_ptr(g["ranges"]), _ptr(g["ts"]),
+                           _ptr(g["alpha"]) if want_alpha else None)
         return g, pg
 
 
@@ -93,10 +95,11 @@ def forward_rows(norm, y, x):
                                       rows, cols))
 
 
-def backward_rows(norm, dx, dy, y, x):
-    """dx = J^T dy row-wise (x read by MultiMax only); returns the parameter gradients."""
+def backward_rows(norm, dx, dy, y, x, want_alpha=True):
+    """dx = J^T dy row-wise (x read by MultiMax only); returns the parameter gradients
+    (the alpha one only if want_alpha)."""
     rows, cols = dy.shape
-    g, pg = norm.grads()
+    g, pg = norm.grads(want_alpha)
     check(_fn("mmx_backward", dy.dtype)(ctypes.byref(norm.struct), _ptr(dx), cols,
                                         ctypes.byref(pg), _ptr(dy), cols, _ptr(y), cols,
                                         _ptr(x), cols, rows, cols))

@@ -126,7 +126,8 @@ class _Normalize(Function):
         ranges, ts, alpha = ctx.param_like
         dalpha = None
         if ctx.alpha_rows is None:
-            g = _core.backward_rows(_Normalize._norm(ctx, ctx.alpha), dxr, dyr, yr, xr)
+            g = _core.backward_rows(_Normalize._norm(ctx, ctx.alpha), dxr, dyr, yr, xr,
+                                    want_alpha=ctx.needs_input_grad[3])
             if ctx.needs_input_grad[3]:
                 dalpha = torch.full_like(alpha, g["alpha"][0])
         elif ctx.needs_input_grad[3]:  # per-row alpha with its gradient: one call per row
@@ -144,7 +145,8 @@ class _Normalize(Function):
                 dxg = np.empty((idx.size, yr.shape[1]), dtype=yr.dtype)
                 _core.backward_rows(_Normalize._norm(ctx, value), dxg,
                                     np.ascontiguousarray(dyr[idx]),
-                                    np.ascontiguousarray(yr[idx]), np.ascontiguousarray(xr[idx]))
+                                    np.ascontiguousarray(yr[idx]), np.ascontiguousarray(xr[idx]),
+                                    want_alpha=False)
                 dxr[idx] = dxg
             g = None
         dranges = _grad_like(g["ranges"], ranges) if ctx.needs_input_grad[1] else None

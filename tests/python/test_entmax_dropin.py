@@ -60,8 +60,12 @@ def test_entmax_bisect_scalar_alpha(alpha, dtype):
     close(xg.grad, rx.grad, dtype, "entmax_bisect dx", grad=True)
     rtol = 1e-4 if dtype == torch.float32 else 1e-8
     close(a.grad, ra.grad, dtype, "entmax_bisect dalpha", rtol=rtol, atol=rtol)
-    # a python float alpha gives the same values
-    close(mm.entmax_bisect(x, alpha, dim=1), ry, dtype, "entmax_bisect float alpha")
+    # a python float alpha gives the same values, and dx without dalpha's sums
+    xf = x.detach().clone().requires_grad_()  # (x is rx in float64: x.double() is x)
+    yf = mm.entmax_bisect(xf, alpha, dim=1)
+    yf.backward(dy)
+    close(yf.detach(), ry, dtype, "entmax_bisect float alpha")
+    close(xf.grad, rx.grad, dtype, "entmax_bisect dx, float alpha", grad=True)
 
 
 def test_entmax_bisect_per_row_alpha():
