@@ -103,8 +103,9 @@ int main(void) {
     for (int i = 0; i < T_NISA; i++) {
         const mmx_kernels *k = t_isa_table(i);
         if (!k) continue;
-        /* SparseMax, 1.5-EntMax, and general alpha with b = 1/(alpha-1) above and below 1 */
-        static const double maps[] = {0, 1, 1.3, 1.5, 2.5};
+        /* SparseMax, 1.5-EntMax, and general alpha: b = 1/(alpha-1) above 2, 2, in (1, 2) (the
+         * 1.5-EntMax root as the start), below 1 */
+        static const double maps[] = {0, 1, 1.3, 1.5, 1.75, 2.5};
         for (size_t e = 0; e < sizeof maps / sizeof maps[0]; e++)
             for (size_t c = 0; c < sizeof cols_list / sizeof cols_list[0]; c++) {
                 check_call(k, maps[e], cols_list[c], -1, 0, &rng);
