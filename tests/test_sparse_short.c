@@ -84,6 +84,16 @@ static void check_call(const mmx_kernels *k, double map, int64_t cols, int64_t b
     for (int64_t i = 0; i < ROWS * cols; i++) flips += (got[i] == 0.0) != (want[i] == 0.0);
     CHECKF(flips == 0, "%lld entries in one support only", (long long)flips);
 
+    /* the same bits when the rows fall into other blocks (as with another thread count):
+     * calls of 13, 3 and 21 rows */
+    if (bad < 0) {
+        t_buf32 Y2 = t_alloc32(ROWS, cols, ld, T_CANARY);
+        CHECK(run(k, map, Y2.p, ld, X.p, ld, 13, cols) == 13);
+        CHECK(run(k, map, Y2.p + 13 * ld, ld, X.p + 13 * ld, ld, 3, cols) == 3);
+        CHECK(run(k, map, Y2.p + 16 * ld, ld, X.p + 16 * ld, ld, ROWS - 16, cols) == ROWS - 16);
+        CHECKF(memcmp(Y2.p, Y.p, sizeof(float) * (size_t)(ROWS * ld)) == 0, "split calls differ%s", "");
+        free(Y2.p);
+    }
     /* in place (y == x): the same bits */
     if (bad < 0) {
         t_buf32 IO = t_alloc32(ROWS, cols, ld, NAN);
