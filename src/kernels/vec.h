@@ -290,6 +290,16 @@ static inline int vcompress(float *dst, int32_t *dsti, vf v, vi w, unsigned mask
 }
 #endif
 
+/* vmask(a > b) straight into a mask register where the ISA has one (GCC otherwise turns
+ * the comparison into a vector and back: two more instructions on the chain). */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline unsigned vmask_gt(vf a, vf b) {
+    return (unsigned)_mm512_cmp_ps_mask((__m512)a, (__m512)b, _CMP_GT_OQ);
+}
+#else
+static inline unsigned vmask_gt(vf a, vf b) { return vmask(a > b); }
+#endif
+
 /* vcompress without the indices: the lanes of v selected by mask to the front of dst
  * (MMX_VW entries of room); returns how many. */
 #if MMX_VW == 16 && defined(__AVX512F__)
