@@ -485,6 +485,19 @@ static inline vd vdmin(vd a, vd b) { return (vd)_mm256_min_pd((__m256d)a, (__m25
 static inline vd vdmin(vd a, vd b) { return vdsel(a < b, a, b); }
 #endif
 
+/* Lane-wise square root (correctly rounded) and absolute value, in double. */
+#if MMX_VW == 16 && defined(__AVX512F__)
+static inline vd vdsqrt(vd x) { return (vd)_mm512_sqrt_pd((__m512d)x); }
+#elif MMX_VW == 8 && defined(__AVX__)
+static inline vd vdsqrt(vd x) { return (vd)_mm256_sqrt_pd((__m256d)x); }
+#else
+static inline vd vdsqrt(vd x) {
+    for (int l = 0; l < MMX_VDW; l++) x[l] = sqrt(x[l]);
+    return x;
+}
+#endif
+static inline vd vdabs(vd x) { return vdsel(x < vdset(0.0), -x, x); }
+
 /* vmask for a double comparison (MMX_VDW lanes). */
 #if MMX_VW == 16 && defined(__AVX512F__) && defined(__AVX512DQ__)
 static inline unsigned vdmask(vl m) { return (unsigned)_mm512_movepi64_mask((__m512i)m); }
