@@ -14,6 +14,9 @@
  * ATTN_RATIO_QSPREAD), k in [-0.5, 0.5], v, dout in [0, 1]; the scores' standard deviation
  * is about S / 6 (S = 2: nearly all inside MultiMax's identity band [-1, 2]; S = 8: few rows);
  * MultiMax order 2 with ranges (-1, 2, -1, 2), ts (0.3, -0.2, 0.05, -0.02) and its gradients.
+ * ATTN_RATIO_D sets the head size (default 64) and ATTN_RATIO_ORDER the modulator's order (1
+ * or 2, default 2; order 1 keeps ranges[0..1] and ts[0..1]): MultiMax's extra work is per
+ * score while the tile products grow with D, so these separate the two.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +40,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: attn_ratio T THREADS REPS, or attn_ratio T THREADS 0 NORM\n");
         return 2;
     }
-    const int64_t T = atoll(argv[1]), H = 8, D = 64, n = H * T * D;
+    const char *ds = getenv("ATTN_RATIO_D"), *os = getenv("ATTN_RATIO_ORDER");
+    const int64_t T = atoll(argv[1]), H = 8, D = ds ? atoll(ds) : 64, n = H * T * D;
+    const int order = os ? atoi(os) : 2;
     const int reps = atoi(argv[3]), once = argc == 5 ? atoi(argv[4]) : -1;
-    if (T < 1 || (reps < 1 && (once < 0 || once > 2)) || mmx_set_num_threads(atoi(argv[2])) != MMX_OK) {
+    if (T < 1 || D < 1 || order < 1 || order > 2 || (reps < 1 && (once < 0 || once > 2)) ||
+        mmx_set_num_threads(atoi(argv[2])) != MMX_OK) {
         fprintf(stderr, "attn_ratio: bad arguments\n");
         return 2;
     }
     static const double ranges[4] = {-1, 2, -1, 2}, ts[4] = {0.3, -0.2, 0.05, -0.02};
-    const mmx_norm norms[3] = {mmx_norm_softmax(1.0), mmx_norm_multimax(2, ranges, ts),
+    const mmx_norm norms[3] = {mmx_norm_softmax(1.0), mmx_norm_multimax(order, ranges, ts),
                                mmx_norm_entmax15()};
     mmx_attn a = mmx_attn_make(1, H, T, T, D);
     float *buf = malloc((size_t)(8 * n + H * T * MMX_ATTN_STATS) * sizeof *buf);
@@ -87,8 +93,8 @@ int main(int argc, char **argv) {
             if (r > 0 && t1 - t0 < best[m][0]) best[m][0] = t1 - t0;
             if (r > 0 && t2 - t0 < best[m][1]) best[m][1] = t2 - t0;
         }
-    printf("T=%lld threads=%d reps=%d isa=%s (min over interleaved repetitions)\n", (long long)T,
-           mmx_get_num_threads(), reps, mmx_isa());
+    printf("T=%lld D=%lld order=%d threads=%d reps=%d isa=%s (min over interleaved repetitions)\n",
+           (long long)T, (long long)D, order, mmx_get_num_threads(), reps, mmx_isa());
     for (int m = 0; m < 3; m++)
         printf("%-9s fwd %9.2f ms  fwd+bwd %9.2f ms  | / softmax: fwd %.3f  fwd+bwd %.3f\n",
                mmx_norm_name(norms[m].kind), 1e3 * best[m][0], 1e3 * best[m][1],
