@@ -13,7 +13,7 @@
  * alpha = 1.5 bwd with dalpha (as the benchmark; 9 skips it, which at alpha = 1.5 takes
  * 1.5-EntMax's backward). The sparse
  * maps get scores like the benchmark's (normal, standard deviation 3) instead of the uniform
- * ones, since their cost depends on the support.
+ * ones, since their cost depends on the support. INSTR_ALPHA sets ops 8-10's alpha (default 1.5).
  */
 #include <stdio.h>
 #include <math.h>
@@ -47,7 +47,8 @@ int main(int argc, char **argv) {
     }
     double ranges[4] = {-1, 2, -1, 2}, ts[4] = {0.1, -0.1, 0.02, -0.02}, dr[4] = {0}, dt[4] = {0};
     mmx_norm norms[5] = {mmx_norm_softmax(1.0), mmx_norm_multimax(2, ranges, ts),
-                         mmx_norm_sparsemax(), mmx_norm_entmax15(), mmx_norm_entmax(1.5)};
+                         mmx_norm_sparsemax(), mmx_norm_entmax15(),
+                         mmx_norm_entmax(getenv("INSTR_ALPHA") ? atof(getenv("INSTR_ALPHA")) : 1.5)};
     mmx_norm *nm = &norms[op == 10 ? 4 : op / 2];
     double da = 0.0;
     mmx_param_grads pg = {dr, dt, op == 10 ? &da : NULL};

@@ -531,26 +531,22 @@ static inline double vdhmin(vd v) {
     return m;
 }
 
-/* 1/x in float for x > 0 normal, to ~1 ulp: a 14-bit (AVX-512) or 12-bit (SSE / AVX)
- * estimate and one Newton step; a division elsewhere. */
+/* 1/x in float for x > 0 normal: vrcp_est the hardware's estimate alone (relative error
+ * below 2^-14 on AVX-512, 1.5 * 2^-12 on SSE / AVX; exact elsewhere: a division), vrcp that
+ * estimate and one Newton step (~1 ulp). */
 #if MMX_VW == 16 && defined(__AVX512F__)
-static inline vf vrcp(vf x) {
-    vf r = (vf)_mm512_rcp14_ps((__m512)x);
-    return r + r * (1.0f - x * r);
-}
+static inline vf vrcp_est(vf x) { return (vf)_mm512_rcp14_ps((__m512)x); }
 #elif MMX_VW == 8 && defined(__AVX__)
-static inline vf vrcp(vf x) {
-    vf r = (vf)_mm256_rcp_ps((__m256)x);
-    return r + r * (1.0f - x * r);
-}
+static inline vf vrcp_est(vf x) { return (vf)_mm256_rcp_ps((__m256)x); }
 #elif MMX_VW == 4 && defined(__SSE2__)
+static inline vf vrcp_est(vf x) { return (vf)_mm_rcp_ps((__m128)x); }
+#else
+static inline vf vrcp_est(vf x) { return 1.0f / x; }
+#endif
 static inline vf vrcp(vf x) {
-    vf r = (vf)_mm_rcp_ps((__m128)x);
+    vf r = vrcp_est(x);
     return r + r * (1.0f - x * r);
 }
-#else
-static inline vf vrcp(vf x) { return 1.0f / x; }
-#endif
 
 /* 1/x for x > 0 normal, to ~1 ulp. AVX-512: a 14-bit estimate refined by two Newton steps
  * (error squared by each), 5 operations that pipeline, where a zmm division costs ~19 cycles
