@@ -475,14 +475,17 @@ static inline vd vdset(double x) {
 }
 #endif
 static inline vd vdsel(vl m, vd a, vd b) { return (vd)((m & (vl)a) | (~m & (vl)b)); }
-/* Lane-wise minimum (no NaN lanes): one instruction where the ISA has it, where GCC's
- * select form is a chain of three (an xor blend). */
+/* Lane-wise minimum and maximum (no NaN lanes): one instruction where the ISA has it,
+ * where GCC's select form is a chain of three (an xor blend). */
 #if MMX_VW == 16 && defined(__AVX512F__)
 static inline vd vdmin(vd a, vd b) { return (vd)_mm512_min_pd((__m512d)a, (__m512d)b); }
+static inline vd vdmax(vd a, vd b) { return (vd)_mm512_max_pd((__m512d)a, (__m512d)b); }
 #elif MMX_VW == 8 && defined(__AVX__)
 static inline vd vdmin(vd a, vd b) { return (vd)_mm256_min_pd((__m256d)a, (__m256d)b); }
+static inline vd vdmax(vd a, vd b) { return (vd)_mm256_max_pd((__m256d)a, (__m256d)b); }
 #else
 static inline vd vdmin(vd a, vd b) { return vdsel(a < b, a, b); }
+static inline vd vdmax(vd a, vd b) { return vdsel(a < b, b, a); }
 #endif
 
 /* Lane-wise square root (correctly rounded) and absolute value, in double. */
