@@ -460,6 +460,30 @@ static void check_log_expd(const mmx_kernels *k, t_rng *rng) {
     free(x), free(y), free(xd), free(yd);
 }
 
+/* vpow_rough (the alpha-EntMax float steps): relative error below 2^-16 against pow() in
+ * double, for x log-uniform in [2^-30, 1] and near 1, b in [1, 8] (alpha in [1.125, 2]) and
+ * b = 0.5; results below 2^-126 are not asked for. */
+static void check_pow_rough(const mmx_kernels *k, t_rng *rng) {
+    enum { N = 1 << 16 };
+    float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    const float bs[] = {0.5f, 1.0f, 4.0f / 3.0f, 2.0f, 10.0f / 3.0f, 5.0f, 8.0f};
+    double worst = 0.0;
+    for (size_t q = 0; q < sizeof bs / sizeof *bs; q++) {
+        for (int i = 0; i < N; i++)
+            x[i] = i % 4 ? (float)exp2(t_unif_in(rng, -30.0, 0.0)) : (float)(1.0 - t_unif_in(rng, 0.0, 1e-3));
+        x[0] = 1.0f, x[1] = 0.70710677f, x[2] = 0.70710683f, x[3] = 0x1p-30f;
+        k->pow_rough(y, x, N, bs[q]);
+        for (int i = 0; i < N; i++) {
+            double want = pow((double)x[i], (double)bs[q]);
+            if (want >= 0x1p-120) worst = fmax(worst, fabs((double)y[i] - want) / want);
+        }
+    }
+    T_CTX("pow_rough [%s]", k->isa);
+    CHECKF(worst <= 0x1p-16, "max relative error %.3g (2^%.1f)", worst, log2(worst));
+    printf("pow_rough [%s]: max relative error 2^%.1f\n", k->isa, log2(worst));
+    free(x), free(y);
+}
+
 /* The engine's GELU: y = x Phi(x) and its derivative d = Phi(x) + x phi(x) against erf() in
  * double, over awkward lengths (vector tails) and x in [-12, 12]; d also written over x. */
 static void check_gelu(const mmx_kernels *k, t_rng *rng) {
@@ -509,6 +533,7 @@ int main(void) {
         t_rng rng = t_rng_seed(42 + (uint64_t)i);
         check_exp(k, &rng);
         check_log_expd(k, &rng);
+        check_pow_rough(k, &rng);
         check_gelu(k, &rng);
         for (int c = 0; c < nc; c++) {
             for (int s = 0; s < N_COLS; s++) check_case(&cases[c], k_cols[s], &rng);

@@ -168,6 +168,8 @@ typedef struct {
      * derivative d = Phi(x) + x phi(x) for the backward (d may alias x). */
     void (*gelu_fwd)(float *y, float *d, const float *x, int64_t n);
     void (*log_f64)(double *y, const double *x, int64_t n);
+    /* vpow_rough (the alpha-EntMax float steps' d^b): y = x^b for x in (0, 1], b in [0, 8]. */
+    void (*pow_rough)(float *y, const float *x, int64_t n, float b);
 
     /* The training engine's kernels (nn_slots.inc). LayerNorm over rows of c floats:
      * forward y = (x - mean) rstd g + b with mean, rstd per row (variance about the mean,

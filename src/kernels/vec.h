@@ -410,6 +410,31 @@ static inline vf vlog(vf x) {
     return (f + y) + ef * 0.693359375f;
 }
 
+/* d^b, roughly, for d in (0, 1] normal and 0 <= b <= 8: relative error below 2^-16 (the
+ * rounding of b log2 d to float, up to 2^-17 at |b log2 d| ~ 100, adds to the polynomials';
+ * tests/test_kernels.c); results below 2^-126 come out near 2^-126. log2 d by the exponent
+ * and a degree-7 polynomial of the mantissa in [sqrt(1/2), sqrt(2)), 2^y by a degree-5
+ * polynomial of the fraction in [-1/2, 1/2] (both fitted at Chebyshev nodes), each by
+ * Estrin's scheme: ~32 operations with dependency chains of ~16, where vexp(b * vlog(d))
+ * has ~41 and ~28. For approximate work (the alpha-EntMax float steps), not for results. */
+static inline vf vpow_rough(vf d, float b) {
+    vi bits = (vi)d;
+    vf m = (vf)((bits & 0x007fffff) | 0x3f800000); /* [1, 2) */
+    vi big = m > vset(1.41421356f);
+    m = vsel(big, m * 0.5f, m);
+    vf ef = __builtin_convertvector(((bits >> 23) & 0xff) - 127 - big, vf); /* big is -1 */
+    vf t = m - 1.0f, t2 = t * t, t4 = t2 * t2;
+    vf q = (1.4426964322e+00f + t * -7.2136403985e-01f) + t2 * (4.8062914692e-01f + t * -3.5935065284e-01f) +
+           t4 * ((2.9563360026e-01f + t * -2.6950627444e-01f) + t2 * 1.7212873067e-01f);
+    vf y = vmax((ef + t * q) * b, vset(-126.0f));
+    vf k = (y + 12582912.0f) - 12582912.0f; /* nearest integer (|y| < 2^22) */
+    vf f = y - k, f2 = f * f;
+    vf p = (1.0000000755e+00f + f * 6.9314720671e-01f) +
+           f2 * ((2.4022107356e-01f + f * 5.5503272142e-02f) +
+                 f2 * (9.6760370979e-03f + f * 1.3400432165e-03f));
+    return p * (vf)((__builtin_convertvector(k, vi) + 127) << 23);
+}
+
 /* Vectors of doubles as wide as a vf (MMX_VW / 2 lanes), for the sums that need double; a
  * vf converts to two of them (its low and high halves). */
 #define MMX_VDW (MMX_VW / 2)
