@@ -84,8 +84,9 @@ static void check_call(const mmx_kernels *k, double map, int64_t cols, int64_t b
     for (int64_t i = 0; i < ROWS * cols; i++) flips += (got[i] == 0.0) != (want[i] == 0.0);
     CHECKF(flips == 0, "%lld entries in one support only", (long long)flips);
 
-    /* the same bits when the rows fall into other blocks (as with another thread count):
-     * calls of 13, 3 and 21 rows */
+    /* the same bits when the rows fall into other blocks and lane groups (another split of
+     * a call; the driver's own split, src/api/fast.c, is fixed per call whatever the thread
+     * count): calls of 13, 3 and 21 rows */
     if (bad < 0) {
         t_buf32 Y2 = t_alloc32(ROWS, cols, ld, T_CANARY);
         CHECK(run(k, map, Y2.p, ld, X.p, ld, 13, cols) == 13);
