@@ -415,8 +415,8 @@ static inline vf vlog(vf x) {
  * tests/test_kernels.c); results below 2^-126 come out near 2^-126. log2 d by the exponent
  * and a degree-7 polynomial of the mantissa in [sqrt(1/2), sqrt(2)), 2^y by a degree-5
  * polynomial of the fraction in [-1/2, 1/2] (both fitted at Chebyshev nodes), each by
- * Estrin's scheme: ~32 operations with dependency chains of ~16, where vexp(b * vlog(d))
- * has ~41 and ~28. For approximate work (the alpha-EntMax float steps), not for results. */
+ * Estrin's scheme: lower degrees and shorter dependency chains than vexp(b * vlog(d)). For
+ * approximate work (the alpha-EntMax float steps), not for results. */
 static inline vf vpow_rough(vf d, float b) {
     vi bits = (vi)d;
     vf m = (vf)((bits & 0x007fffff) | 0x3f800000); /* [1, 2) */
