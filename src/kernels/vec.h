@@ -202,13 +202,16 @@ static inline vf vpos_or0(vf c, vf a) { return (vf)((vi)a & (c > vset(0.0f))); }
 /* AVX-512: the same reduction; e^r = 1 + r (1 + r Q(r)) with Q of degree 4, a minimax fit
  * (Remez exchange on the relative error over |r| <= ln2/2, 3.1e-9 before rounding the
  * coefficients to float; dev/exp_minimax.py): 6 fused multiply-adds against the Cephes
- * form's 7. 2^n applied by vscalefps, which also overflows to +inf exactly where exp(x) does
- * (88.72); x is clamped to 88.8 first so +inf gives +inf. Lanes below -87.33 are zeroed by
- * the store mask of the last instruction: 13 instructions against the generic form's ~25
- * (whose selects cost a mask-to-vector round trip each). NaN stays NaN. */
+ * form's 7. n = round(x log2 e) by adding and subtracting 1.5 * 2^23 (|x| <= 88.8 here):
+ * vrndscaleps instead measured ~5% slower in the SoftMax forward (docs/BENCHMARKS.md, eighth
+ * session), the error bound unchanged. 2^n applied by vscalefps, which also overflows to
+ * +inf exactly where exp(x) does (88.72); x is clamped to 88.8 first so +inf gives +inf.
+ * Lanes below -87.33 are zeroed by the store mask of the last instruction: 13 instructions
+ * against the generic form's ~25 (whose selects cost a mask-to-vector round trip each). NaN
+ * stays NaN. */
 static inline __m512 vexp512_keep(__m512 x, __mmask16 keep) { /* e^x on the lanes of keep, else 0 */
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 magic = _mm512_set1_ps(12582912.0f); /* 1.5 * 2^23 */
+    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic), magic);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.3814613261e-03f);
