@@ -337,7 +337,7 @@ static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
             t_stream_ctx t = {k, c, &mod, (float)(1.0 / (c->norm.kind == MMX_NORM_SOFTMAX ? c->norm.temperature : 1.0)),
                               {aligned_alloc(64, bytes), aligned_alloc(64, bytes)},
                               {aligned_alloc(64, bytes), aligned_alloc(64, bytes)},
-                              aligned_alloc(64, (size_t)(cols + 15) / 16 * 64), x, dy, {dr[0], dr[1]},
+                              aligned_alloc(64, (size_t)(mmx_fwd_scratch_floats(cols) + 15) / 16 * 64), x, dy, {dr[0], dr[1]},
                               {dt[0], dt[1]}, {0.0, 0.0}, rows, cols, ld};
             fill(x64, rows, cols, rng);
             for (int64_t i = 0; i < n; i++) x[i] = 0.0f, dy[i] = (float)t_normal(rng);
@@ -362,6 +362,92 @@ static void check_stream(const mmx_kernels *k, const t_case *c, t_rng *rng) {
             free(x64), free(x), free(dy), free(t.scratch);
             for (int s = 0; s < 2; s++) free(t.y[s]), free(t.dx[s]);
         }
+    }
+}
+
+/* SoftMax / MultiMax forward kernel on rows [0, rows) (scratch: staging for streamed stores). */
+static int64_t t_fwd_kernel(const mmx_kernels *k, const t_case *c, const mmx_kmod *mod, float *y,
+                            int64_t ld, const float *x, int64_t rows, int64_t cols, float *scratch) {
+    if (c->norm.kind == MMX_NORM_SOFTMAX)
+        return k->softmax_fwd(y, ld, x, ld, rows, cols, (float)(1.0 / c->norm.temperature), scratch);
+    return k->multimax_fwd(y, ld, x, ld, rows, cols, mod, scratch);
+}
+
+/* The scale of a row's float rounding error in sigma(x) (x itself for SoftMax): the largest
+ * |x| + sum of |terms| over its finite entries. An error e in sigma(x_i) moves p_i by a
+ * relative e, so wide MultiMax rows (|x| ~ 100) need more than 3e-5. */
+static double t_sigma_scale(const t_case *c, const double *x, int64_t cols) {
+    double s = 0.0, ats[2 * MMX_MULTIMAX_MAX_ORDER];
+    const mmx_norm *nm = &c->norm;
+    for (int i = 0; nm->kind == MMX_NORM_MULTIMAX && i < 2 * nm->order; i++) ats[i] = fabs(nm->ts[i]);
+    for (int64_t j = 0; j < cols; j++) {
+        if (!isfinite(x[j])) continue;
+        double v = nm->kind == MMX_NORM_MULTIMAX ? ref_sigma(nm->order, nm->ranges, ats, x[j]) - x[j] + fabs(x[j])
+                                                 : fabs(x[j]) / nm->temperature;
+        s = v > s ? v : s;
+    }
+    return s;
+}
+
+/* The forwards' short-row groups (softmax_short.inc): rows of every hostile kind (NaN, +inf,
+ * fully and partly masked, overflowing sigma, scores inside and outside sigma's identity band)
+ * mixed at random with plain ones, run as the driver does (a declined row is skipped) with
+ * cached and with streamed stores, against the same kernel run one row per call (where no
+ * group forms): the same declined rows, the same bits in every row, the gaps between rows
+ * untouched; and every row the kernel did agrees with the double-precision reference. */
+static void check_groups(const mmx_kernels *k, const t_case *c, t_rng *rng) {
+    if (c->norm.kind != MMX_NORM_SOFTMAX && c->norm.kind != MMX_NORM_MULTIMAX) return;
+    static const int64_t cols_list[] = {1, 5, 16, 17, 64, 65, 100, 196, 256, 257};
+    const int64_t rows = 41;
+    const mmx_kmod mod = mmx_kmod_from_norm(&c->norm);
+    for (size_t ci = 0; ci < sizeof cols_list / sizeof cols_list[0]; ci++) {
+        const int64_t cols = cols_list[ci], ld = ci % 2 ? cols + 3 : (cols + 15) / 16 * 16;
+        const int64_t n = rows * ld + 16;
+        double *x64 = malloc(sizeof(double) * rows * cols), *y64 = malloc(sizeof(double) * cols);
+        double *got = malloc(sizeof(double) * cols);
+        float *x = aligned_alloc(64, sizeof(float) * (size_t)n), *y[3];
+        float *scratch = aligned_alloc(64, sizeof(float) * (size_t)(mmx_fwd_scratch_floats(cols) + 16));
+        for (int s = 0; s < 3; s++) {
+            y[s] = aligned_alloc(64, sizeof(float) * (size_t)n);
+            for (int64_t i = 0; i < n; i++) y[s][i] = -7.0f;
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            double *xr = x64 + r * cols;
+            int kind = (int)t_randint(rng, 24);
+            if (kind < ROW_KINDS) t_fill_row(xr, cols, kind, rng);
+            else
+                for (int64_t j = 0; j < cols; j++) xr[j] = (kind % 2 ? 2.0 : 40.0) * t_normal(rng);
+            if (kind == ROW_KINDS) xr[t_randint(rng, cols)] = NAN;
+            if (kind == ROW_KINDS + 1) xr[t_randint(rng, cols)] = INFINITY;
+            for (int64_t j = 0; j < ld; j++) x[r * ld + j] = j < cols ? (float)xr[j] : 0.0f;
+        }
+        int declined[3][41] = {{0}};
+        for (int s = 0; s < 2; s++)
+            for (int64_t r = 0; r < rows;) {
+                int64_t done = r + t_fwd_kernel(k, c, &mod, y[s] + r * ld, ld, x + r * ld, rows - r, cols,
+                                                 s ? scratch : NULL);
+                if (done < rows) declined[s][done] = 1;
+                r = done + 1;
+            }
+        for (int64_t r = 0; r < rows; r++)
+            declined[2][r] = t_fwd_kernel(k, c, &mod, y[2] + r * ld, ld, x + r * ld, 1, cols, NULL) == 0;
+        T_CTX("%s [%s] short-row groups, cols=%lld ld=%lld", c->name, k->isa, (long long)cols, (long long)ld);
+        CHECK(memcmp(declined[0], declined[2], sizeof declined[0]) == 0);
+        CHECK(memcmp(declined[1], declined[2], sizeof declined[0]) == 0);
+        CHECK(memcmp(y[0], y[2], sizeof(float) * (size_t)n) == 0);
+        CHECK(memcmp(y[1], y[2], sizeof(float) * (size_t)n) == 0);
+        CHECK(t_gaps_hold(y[0], rows, cols, ld, n, -7.0f));
+        int ndone = 0;
+        for (int64_t r = 0; r < rows; r++) {
+            if (declined[2][r]) continue;
+            ndone++;
+            CHECK_STATUS(mmx_forward_f64(&c->norm, y64, cols, x64 + r * cols, cols, 1, cols), MMX_OK);
+            t_f32_to_f64(got, y[0] + r * ld, ld, 1, cols);
+            CHECK_MAT(got, cols, y64, cols, 1, cols, 3e-5 + 16 * FLT_EPSILON * t_sigma_scale(c, x64 + r * cols, cols), 1e-9);
+        }
+        CHECK(ndone >= rows / 2); /* most rows are plain: groups form */
+        free(x64), free(y64), free(got), free(x), free(scratch);
+        for (int s = 0; s < 3; s++) free(y[s]);
     }
 }
 
@@ -541,6 +627,7 @@ int main(void) {
             check_inplace(&cases[c], &rng);
             check_bad_row(&cases[c]);
             check_stream(k, &cases[c], &rng);
+            check_groups(k, &cases[c], &rng);
             check_aligned_calls(&cases[c], &rng);
         }
     }

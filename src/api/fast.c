@@ -139,7 +139,7 @@ static void job_block(const job *j, int b, int nb, block_out *out, float *scratc
     free(buf);
 }
 
-/* A streamed forward's staging row (n floats, 64-byte aligned), or NULL: then the kernel
+/* A streamed forward's staging rows (mmx_fwd_scratch_floats, 64-byte aligned), or NULL: then the kernel
  * writes y as usual (the same values). Only SoftMax and MultiMax take one, and only for rows
  * that fit in L2 (up to 64K floats per row, 256 KiB per thread), as the kernels assume. */
 #define MMX_STREAM_FWD_MAX_COLS 65536
@@ -147,7 +147,7 @@ static float *stream_scratch(const job *j) {
     if (!j->stream || j->bwd || j->cols > MMX_STREAM_FWD_MAX_COLS ||
         (j->nm->kind != MMX_NORM_SOFTMAX && j->nm->kind != MMX_NORM_MULTIMAX))
         return NULL;
-    size_t bytes = ((size_t)j->cols * sizeof(float) + 63) / 64 * 64;
+    size_t bytes = ((size_t)mmx_fwd_scratch_floats(j->cols) * sizeof(float) + 63) / 64 * 64;
     return aligned_alloc(64, bytes);
 }
 

@@ -54,11 +54,21 @@ int mmx_kmod_shift(const mmx_kmod *mod, float xmin, float xmax, float *shift);
  * inside float range (any order). modulator.c. */
 int mmx_kmod_safe(const mmx_kmod *mod, float xmin, float xmax);
 
+/* SoftMax / MultiMax forwards run rows of at most MMX_FWD_GROUP_N floats up to MMX_FWD_GROUP
+ * at a time (softmax_short.inc), and a streamed call stages all of a group's rows: its scratch
+ * holds mmx_fwd_scratch_floats(n) floats. */
+#define MMX_FWD_GROUP_N 256
+#define MMX_FWD_GROUP 4
+static inline int64_t mmx_fwd_scratch_floats(int64_t n) {
+    return n <= MMX_FWD_GROUP_N ? MMX_FWD_GROUP * n : n;
+}
+
 typedef struct {
     const char *isa; /* "avx512", "avx2", "portable" */
     int vw;          /* floats per vector: 16, 8, 4 */
 
-    /* y = softmax(x * inv_t). scratch: NULL, or n floats aligned to 64 bytes (this thread's):
+    /* y = softmax(x * inv_t). scratch: NULL, or mmx_fwd_scratch_floats(n) floats aligned to 64
+     * bytes (this thread's):
      * then y is written with non-temporal stores (rows whose start is vector-aligned; the
      * others as usual), the exps staged in scratch, for a y too large to stay cached (the
      * driver decides per call: stream_call in src/api/fast.c). The values are the same either
