@@ -55,12 +55,13 @@ int mmx_kmod_shift(const mmx_kmod *mod, float xmin, float xmax, float *shift);
 int mmx_kmod_safe(const mmx_kmod *mod, float xmin, float xmax);
 
 /* SoftMax / MultiMax forwards run rows of at most MMX_FWD_GROUP_N floats up to MMX_FWD_GROUP
- * at a time (softmax_short.inc), and a streamed call stages all of a group's rows: its scratch
- * holds mmx_fwd_scratch_floats(n) floats. */
+ * at a time (softmax_short.inc), and a streamed call stages all of a group's rows, or two
+ * longer rows (one waits for the next one's exp pass to store it): its scratch holds
+ * mmx_fwd_scratch_floats(n) floats. */
 #define MMX_FWD_GROUP_N 256
 #define MMX_FWD_GROUP 4
 static inline int64_t mmx_fwd_scratch_floats(int64_t n) {
-    return n <= MMX_FWD_GROUP_N ? MMX_FWD_GROUP * n : n;
+    return n <= MMX_FWD_GROUP_N ? MMX_FWD_GROUP * n : 2 * n;
 }
 
 typedef struct {
