@@ -402,11 +402,11 @@ static void check_groups(const mmx_kernels *k, const t_case *c, t_rng *rng) {
     const mmx_kmod mod = mmx_kmod_from_norm(&c->norm);
     for (size_t ci = 0; ci < sizeof cols_list / sizeof cols_list[0]; ci++) {
         const int64_t cols = cols_list[ci], ld = ci % 2 ? cols + 3 : (cols + 15) / 16 * 16;
-        const int64_t n = rows * ld + 16;
+        const int64_t n = (rows * ld + 31) / 16 * 16; /* whole 64-byte lines: aligned_alloc */
         double *x64 = malloc(sizeof(double) * rows * cols), *y64 = malloc(sizeof(double) * cols);
         double *got = malloc(sizeof(double) * cols);
         float *x = aligned_alloc(64, sizeof(float) * (size_t)n), *y[3];
-        float *scratch = aligned_alloc(64, sizeof(float) * (size_t)(mmx_fwd_scratch_floats(cols) + 16));
+        float *scratch = aligned_alloc(64, sizeof(float) * (size_t)((mmx_fwd_scratch_floats(cols) + 15) / 16 * 16));
         for (int s = 0; s < 3; s++) {
             y[s] = aligned_alloc(64, sizeof(float) * (size_t)n);
             for (int64_t i = 0; i < n; i++) y[s][i] = -7.0f;
